@@ -1,0 +1,99 @@
+"""Speed of the fastai training path against a minimal plain PyTorch loop, and of a pruned epoch against a full one.
+
+Both loops train the small MNIST CNN on the same data with the same batch size: RS-FGSM (eps 0.3, alpha 0.375),
+Adam and the triangular learning rate. The fastai path is `robust_learner` as the command line uses it, so it also
+records every sample's training dynamics (what pruning needs) and times its epochs.
+
+These machines drift by 10 % and more within seconds, so the two loops are not timed one after the other: they
+take turns, one batch each (the plain loop's step runs inside the fastai loop's `after_batch`, on its own model and
+optimiser, and its time is taken out of the fastai batch it sits in). Both thus see the same machine at the same
+moment, and the ratio of their epoch times is stable where separate runs are not.
+
+The pruned ratio compares, within one fastai fit, the epoch after pruning to keep 40 % of the samples with the
+full-data epoch before it (median over rounds).
+
+    python bench/train_speed.py [--data npz:../shared/data/mnist/mnist_train.npz] [--valid 2435] [--rounds 3]
+
+Targets: fastai / plain <= 1.10; an epoch at kept fraction 0.4 / a full epoch <= 0.45.
+"""
+import argparse, time, statistics
+import numpy as np, torch, torch.nn.functional as F
+from fastai.callback.core import Callback
+from robust_prune.data import load_splits, dataloaders, to_float
+from robust_prune.models import create_model
+from robust_prune.attacks import rs_fgsm
+from robust_prune.train import robust_learner, triangular, PruneAtEpoch
+
+EPS, ALPHA, LR, ARCH = 0.3, 0.375, 5e-3, 'mnist-cnn'
+
+def plain_steps(train, bs, seed):
+    "The minimal loop, one batch per `next`: each step yields its seconds"
+    torch.manual_seed(seed)
+    model = create_model(ARCH, train.n_classes, train.shape)
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    x, y = to_float(torch.from_numpy(train.images[train.rows])), torch.from_numpy(train.labels)
+    sched, n_batches = triangular(LR), -(-len(x) // bs)
+    for i, idx in enumerate(torch.randperm(len(x)).split(bs)):
+        start = time.perf_counter()
+        opt.param_groups[0]['lr'] = sched(i / n_batches)
+        xa = rs_fgsm(model, x[idx], y[idx], EPS, ALPHA)
+        loss = F.cross_entropy(model(xa), y[idx])
+        opt.zero_grad(); loss.backward(); opt.step()
+        yield time.perf_counter() - start
+
+class TakeTurns(Callback):
+    "Time each fastai batch, and run one step of `steps` after it (its time not counted as fastai's)"
+    order = 1000
+    def __init__(self, steps): self.steps, self.plain, self.batch_times = steps, [], []
+    def before_batch(self):
+        if self.training: self._start = time.perf_counter()
+    def after_batch(self):
+        if not self.training: return
+        self.batch_times.append(time.perf_counter() - self._start)
+        self.plain.append(next(self.steps))
+    def before_train(self): self._epoch_start, self.plain_in_epoch = time.perf_counter(), len(self.plain)
+    def after_train(self):
+        self.fastai_epoch = time.perf_counter() - self._epoch_start - sum(self.plain[self.plain_in_epoch:])
+
+def fastai_learner(train, valid, bs, seed, cbs=None):
+    torch.manual_seed(seed)
+    dls = dataloaders(train, valid, bs=bs, seed=seed)
+    return robust_learner(dls, create_model(ARCH, train.n_classes, train.shape), 'rs-fgsm', eps=EPS, alpha=ALPHA, cbs=cbs)
+
+def turns(train, valid, bs, seed):
+    "(fastai seconds, plain seconds) for one epoch each, taken in turns"
+    turn = TakeTurns(plain_steps(train, bs, seed))
+    learn = fastai_learner(train, valid, bs, seed, cbs=turn)
+    with learn.no_bar(), learn.no_logging(): learn.fit_triangular(1, LR)
+    return turn.fastai_epoch, sum(turn.plain)
+
+def pruned_ratio(train, valid, bs, seed):
+    "Train-phase seconds of each epoch of a 3-epoch fit that keeps 40 % from epoch 2 on"
+    learn = fastai_learner(train, valid, bs, seed, cbs=PruneAtEpoch(2, keep=0.4, remove='high'))
+    with learn.no_bar(), learn.no_logging(): learn.fit_triangular(3, LR)
+    return learn.epoch_log.frame
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--data', default='npz:../shared/data/mnist/mnist_train.npz')
+    p.add_argument('--valid', type=int, default=2435)
+    p.add_argument('--bs', type=int, default=100)
+    p.add_argument('--rounds', type=int, default=3)
+    a = p.parse_args()
+    train, valid = load_splits(a.data, valid=a.valid, seed=0)
+    print(f"{train}; batch size {a.bs}; {torch.get_num_threads()} threads")
+    turns(train, valid, a.bs, seed=99)  # warm-up
+    ratios, prune_ratios = [], []
+    for r in range(a.rounds):
+        fast, plain = turns(train, valid, a.bs, seed=r)
+        ratios.append(fast / plain)
+        print(f"round {r}: RS-FGSM epoch, fastai {fast:.2f}s, plain {plain:.2f}s: ratio {fast / plain:.3f}")
+        ep = pruned_ratio(train, valid, a.bs, seed=r)
+        t = ep.train_seconds.tolist()
+        prune_ratios.append(t[2] / t[1])
+        print(f"         epochs of {ep.n_train.tolist()} samples: {', '.join(f'{s:.2f}s' for s in t)}: "
+              f"kept 0.4 / full {t[2] / t[1]:.3f}")
+    print(f"\nfastai / plain RS-FGSM epoch (median of {a.rounds}): {statistics.median(ratios):.3f}   (target <= 1.10)")
+    print(f"epoch at kept fraction 0.4 / full epoch (median of {a.rounds}): {statistics.median(prune_ratios):.3f}   (target <= 0.45)")
+
+if __name__ == '__main__': main()

@@ -1,0 +1,6 @@
+__version__ = "0.0.1"
+
+import warnings
+# fastai's layers are decorated with torch.jit.script, which recent PyTorch releases deprecate: the warning is for
+# fastai to act on, and would otherwise open every session and every command of this package
+warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
