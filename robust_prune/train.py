@@ -6,7 +6,7 @@ Docs: https://robust-prune.github.io/robust_prune/train.html.md"""
 
 # %% ../nbs/03_train.ipynb #fa8d3e34
 from __future__ import annotations
-import time, random, warnings
+import time, random
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
