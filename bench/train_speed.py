@@ -5,9 +5,9 @@ Adam and the triangular learning rate. The fastai path is `robust_learner` as th
 records every sample's training dynamics (what pruning needs) and times its epochs.
 
 On shared virtual machines the speed of a core drifts by 10 % and more within seconds, so the two loops are not
-timed one after the other: they take turns, one batch each (the plain loop's step runs inside the fastai loop's `after_batch`, on its own model and
-optimiser, and its time is taken out of the fastai batch it sits in). Both thus see the same machine at the same
-moment, and the ratio of their epoch times is stable where separate runs are not.
+timed one after the other: they take turns, one batch each (the plain loop's step runs inside the fastai loop's
+`after_batch`, on its own model and optimiser, and its time is taken out of the fastai batch it sits in). Both thus
+see the same machine at the same moment, and the ratio of their epoch times is stable where separate runs are not.
 
 The pruned ratio compares, within one fastai fit, the epoch after pruning to keep 40 % of the samples with the
 full-data epoch before it; and an RS-FGSM epoch is compared with a standard-training epoch of the same fastai path

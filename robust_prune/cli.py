@@ -68,7 +68,7 @@ def _parser():
 
     e = sub.add_parser('evaluate', help="attack a trained run's model and add the result to its metrics.json")
     e.add_argument('run_dir')
-    e.add_argument('--data', help="evaluation data (default: the run's validation split): the test set of mnist/cifar10, an npz file, or the digits' validation split")
+    e.add_argument('--data', help="evaluation data (default: the run's validation split): mnist/cifar10 mean their test sets, the run's own data its validation split, another npz file all of it")
     e.add_argument('--attack', choices=ATTACKS, default='pgd', help='(default: %(default)s)')
     e.add_argument('--n', type=int, help='number of examples, a seeded random subset (default: all)')
     e.add_argument('--eps', type=float, help="budget (default: the run's training eps)")

@@ -50,11 +50,11 @@ def _autoattack(model, ds, pos, eps, norm, bs, seed, progress):
     from pyautoattack import AutoAttack
     x, y, _ = ds.raw_batch(pos)
     adversary = AutoAttack(model, norm=dict(linf='Linf', l2='L2')[norm], eps=eps, version='standard', device=_device(model), seed=seed)
-    log, handler, level = logging.getLogger('auto-attack'), logging.StreamHandler(sys.stdout), None
-    if progress: level = log.level; log.addHandler(handler); log.setLevel(logging.DEBUG)
+    log, handler = logging.getLogger('auto-attack'), logging.StreamHandler(sys.stdout)
+    level = log.level
+    if progress: log.addHandler(handler); log.setLevel(logging.DEBUG)
     try: _, y_adv = adversary.run_standard_evaluation(to_float(x), y, batch_size=bs)
-    finally:
-        if progress: log.removeHandler(handler); log.setLevel(level)
+    finally: log.removeHandler(handler); log.setLevel(level)
     return (y_adv.cpu() == y).float().mean().item()
 
 def evaluate(model, ds:ArrayDataset,

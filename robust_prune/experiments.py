@@ -191,11 +191,16 @@ def load_run(run_dir):
     model.load_state_dict(torch.load(run_dir/'model.pth', map_location='cpu'))
     return cfg, model.eval()
 
+def _source(spec:str):
+    "What `spec` reads: its kind and resolved path"
+    kind, arg = parse_spec(spec)
+    return kind, None if arg is None else Path(arg).expanduser().resolve()
+
 def held_out(spec:str, cfg:RunConfig):
     "The evaluation data that `spec` names for a run of `cfg`"
     kind, _ = parse_spec(spec)
     if kind in TORCHVISION_DATASETS: return load_dataset(spec, train=False, download=cfg.download)
-    if kind == 'digits': return load_splits('digits', cfg.valid, cfg.split_seed)[1]
+    if _source(spec) == _source(cfg.data): return run_data(cfg)[1]
     return load_dataset(spec)
 
 # %% ../nbs/11_experiments.ipynb #9272ccb2
