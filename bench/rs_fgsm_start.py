@@ -19,7 +19,7 @@ def train(train_ds, valid_ds, seed, clip_start):
     torch.manual_seed(seed)
     attack = AdversarialTraining(partial(rs_fgsm, alpha=0.375, clip_start=clip_start), eps=0.3)
     learn = robust_learner(dataloaders(train_ds, valid_ds, bs=100, seed=seed), create_model('mnist-cnn', 10, train_ds.shape),
-                           trainer='standard', record=False, cbs=attack)
+                           trainer='standard', record=None, cbs=attack)
     with learn.no_bar(), learn.no_logging(): learn.fit_triangular(10, 5e-3)
     return [evaluate(learn.model, valid_ds, a, eps=0.3, steps=50, alpha=0.01, progress=False)['accuracy'] for a in ('clean', 'pgd')]
 

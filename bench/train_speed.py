@@ -18,7 +18,7 @@ full-data epoch before it; and an RS-FGSM epoch is compared with a standard-trai
 Targets: fastai / plain <= 1.10; an epoch at kept fraction 0.4 / a full epoch <= 0.45.
 """
 import argparse, time, statistics
-import numpy as np, torch, torch.nn.functional as F
+import torch, torch.nn.functional as F
 from robust_prune.data import load_splits, dataloaders, to_float
 from robust_prune.models import create_model
 from robust_prune.attacks import rs_fgsm
@@ -89,7 +89,7 @@ def main():
         fast, plain = turns(train, valid, a.bs, seed=r)
         ratios.append(fast / plain)
         print(f"round {r}: RS-FGSM epoch, fastai {fast:.2f}s, plain {plain:.2f}s: ratio {fast / plain:.3f}")
-        t = epochs(train, valid, a.bs, r, 3, cbs=PruneAtEpoch(2, keep=0.4, remove='high')).train_seconds.tolist()
+        t = epochs(train, valid, a.bs, r, 3, cbs=PruneAtEpoch(2, keep=0.4, remove='highest')).train_seconds.tolist()
         prune_ratios.append(t[2] / t[1])
         print(f"         3 epochs, 40 % kept from the third: {', '.join(f'{s:.2f}s' for s in t)}: kept 0.4 / full {t[2] / t[1]:.3f}")
         std = epochs(train, valid, a.bs, r, 1, trainer='standard').train_seconds.iloc[0]

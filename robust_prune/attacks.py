@@ -9,9 +9,11 @@ from __future__ import annotations
 from functools import partial
 import torch, torch.nn.functional as F
 from fastcore.basics import ifnone
+from .data import InputError
 
 # %% auto #0
-__all__ = ['NORMS', 'per_sample', 'random_init', 'project', 'ascent_step', 'pgd', 'fgsm', 'rs_fgsm']
+__all__ = ['NORMS', 'STARTS', 'per_sample', 'init_delta', 'project', 'ascent_step', 'pgd', 'fgsm', 'rs_fgsm', 'default_alpha',
+           'kl_loss', 'trades_attack']
 
 # %% ../nbs/02_attacks.ipynb #594100b9
 NORMS = ('linf', 'l2')
@@ -19,19 +21,23 @@ NORMS = ('linf', 'l2')
 def per_sample(v, x:torch.Tensor, arg:str='eps'):
     "`v` as a float, or as a tensor of shape (N, 1, ..., 1) that broadcasts over the batch `x`"
     if isinstance(v, (int, float)) or getattr(v, 'ndim', None) == 0:
-        if v < 0: raise ValueError(f"`{arg}` must be >= 0, got {float(v)}")
+        if v < 0: raise InputError(f"`{arg}` must be >= 0, got {float(v)}")
         return float(v)
     v = torch.as_tensor(v, dtype=x.dtype, device=x.device)
-    if v.shape != (len(x),): raise ValueError(f"`{arg}` must be a number or one value per sample ({len(x)}), got shape {tuple(v.shape)}")
-    if (v < 0).any(): raise ValueError(f"`{arg}` must be >= 0 for every sample, found {v.min().item()}")
+    if v.shape != (len(x),): raise InputError(f"`{arg}` must be a number or one value per sample ({len(x)}), got shape {tuple(v.shape)}")
+    if (v < 0).any(): raise InputError(f"`{arg}` must be >= 0 for every sample, found {v.min().item()}")
     return v.view(-1, *[1] * (x.ndim - 1))
 
 # %% ../nbs/02_attacks.ipynb #bd70ea6f
 def _l2(v): return v.flatten(1).norm(dim=1).view(-1, *[1] * (v.ndim - 1))
 
-def random_init(x:torch.Tensor, eps, norm:str='linf', clip:bool=True):
-    "A random perturbation in the eps-ball: uniform per pixel (l_inf), or uniform direction and radius (l_2); `clip`: keep `x + delta` in [0, 1]"
-    if norm == 'linf': delta = (torch.rand_like(x) * 2 - 1) * eps
+STARTS = ('zero', 'uniform', 'normal')
+
+def init_delta(x:torch.Tensor, eps, norm:str='linf', start:str='uniform', clip:bool=True):
+    "The perturbation an attack starts from (see `STARTS`); `clip`: keep `x + delta` in [0, 1]"
+    if start == 'zero': return torch.zeros_like(x)
+    if start == 'normal': delta = 0.001 * torch.randn_like(x)
+    elif norm == 'linf': delta = (torch.rand_like(x) * 2 - 1) * eps
     else:
         direction = torch.randn_like(x)
         delta = direction / (_l2(direction) + 1e-12) * eps * torch.rand(len(x), *[1] * (x.ndim - 1), device=x.device)
@@ -49,28 +55,30 @@ def ascent_step(delta:torch.Tensor, grad:torch.Tensor, alpha, norm:str='linf'):
     return delta + alpha * grad / (_l2(grad) + 1e-12)
 
 # %% ../nbs/02_attacks.ipynb #e42a1fd4
-def _check(norm, steps, restarts):
-    if norm not in NORMS: raise ValueError(f"`norm` must be one of {NORMS}, got {norm!r}")
-    if steps < 1: raise ValueError(f"`steps` must be >= 1, got {steps}")
-    if restarts < 1: raise ValueError(f"`restarts` must be >= 1, got {restarts}")
+def _check(norm, steps, restarts, start):
+    if start not in STARTS: raise InputError(f"`start` must be one of {STARTS}, got {start!r}")
+    if norm not in NORMS: raise InputError(f"`norm` must be one of {NORMS}, got {norm!r}")
+    if steps < 1: raise InputError(f"`steps` must be >= 1, got {steps}")
+    if restarts < 1: raise InputError(f"`restarts` must be >= 1, got {restarts}")
 
 def _column(m, x): return m.view(-1, *[1] * (x.ndim - 1))
 
 def pgd(model, x:torch.Tensor, y:torch.Tensor,
         eps, # budget: a number or one value per sample
         alpha, # step size: a number or one value per sample
-        steps:int=10, norm:str='linf', random_start:bool=True,
-        clip_start:bool=True, # keep the random start in [0, 1]
+        steps:int=10, norm:str='linf',
+        start:str='uniform', # where the ascent starts: one of `STARTS`
+        clip_start:bool=True, # keep the start in [0, 1]
         restarts:int=1, # keep the strongest of this many runs per sample
         early_stop:bool=False, # freeze a sample once it is misclassified
         loss_fn=None): # (logits, y) -> one loss per sample; cross-entropy by default
     "Projected gradient ascent on `loss_fn` from `x` within the `norm` ball of radius `eps`: the adversarial images"
-    _check(norm, steps, restarts)
+    _check(norm, steps, restarts, start)
     eps, alpha = per_sample(eps, x, 'eps'), per_sample(alpha, x, 'alpha')
     loss_fn = ifnone(loss_fn, partial(F.cross_entropy, reduction='none'))
     best = best_wrong = best_loss = None
     for _ in range(restarts):
-        delta = random_init(x, eps, norm, clip_start) if random_start else torch.zeros_like(x)
+        delta = init_delta(x, eps, norm, start, clip_start)
         for _ in range(steps):
             delta.requires_grad_(True)
             logits = model(x + delta)
@@ -89,12 +97,31 @@ def pgd(model, x:torch.Tensor, y:torch.Tensor,
     return best.detach()
 
 # %% ../nbs/02_attacks.ipynb #938425fe
-def fgsm(model, x, y, eps, alpha=None, norm:str='linf', random_start:bool=False, clip_start:bool=True, loss_fn=None):
-    "One gradient step of `alpha` (default `eps`) from `x`, or from a random start; projected to the eps-ball"
-    return pgd(model, x, y, eps, ifnone(alpha, eps), steps=1, norm=norm, random_start=random_start,
-               clip_start=clip_start, loss_fn=loss_fn)
+def fgsm(model, x, y, eps, alpha=None, norm:str='linf', start:str='zero', clip_start:bool=True, loss_fn=None):
+    "One gradient step of `alpha` (default `eps`) from `x`, or from another start; projected to the eps-ball"
+    return pgd(model, x, y, eps, ifnone(alpha, eps), steps=1, norm=norm, start=start, clip_start=clip_start, loss_fn=loss_fn)
 
 def rs_fgsm(model, x, y, eps, alpha=None, norm:str='linf', clip_start:bool=False, loss_fn=None):
     "Wong et al.'s RS-FGSM: a uniform random start in the eps-ball and one step of `alpha` (default 1.25 eps)"
     if alpha is None: alpha = 1.25 * (eps if isinstance(eps, (int, float)) else torch.as_tensor(eps))
-    return fgsm(model, x, y, eps, alpha, norm=norm, random_start=True, clip_start=clip_start, loss_fn=loss_fn)
+    return fgsm(model, x, y, eps, alpha, norm=norm, start='uniform', clip_start=clip_start, loss_fn=loss_fn)
+
+# %% ../nbs/02_attacks.ipynb #5b0e6a02
+def default_alpha(eps, steps:int):
+    "Madry et al.'s step size for `steps` steps in a ball of radius `eps` (a number or one per sample): 2.5 eps / steps"
+    return 2.5 * (eps if isinstance(eps, (int, float)) else torch.as_tensor(eps)) / steps
+
+# %% ../nbs/02_attacks.ipynb #5b0e6a05
+def kl_loss(logits:torch.Tensor, p_clean:torch.Tensor):
+    "KL(p_clean ‖ softmax(logits)) for each sample: TRADES's robustness term, the clean probabilities as targets"
+    return F.kl_div(F.log_softmax(logits.float(), dim=1), p_clean, reduction='none').sum(1)
+
+def trades_attack(model, x, y, eps, alpha=None, steps:int=10, norm:str='linf'):
+    "TRADES's adversarial images: `steps` PGD steps on `kl_loss` from x + 0.001·N(0, 1), the model in eval mode (`y` is not used)"
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(): p_clean = F.softmax(model(x).float(), dim=1)
+        return pgd(model, x, p_clean, eps, ifnone(alpha, default_alpha(eps, steps)), steps=steps, norm=norm,
+                   start='normal', loss_fn=kl_loss)
+    finally: model.train(was_training)

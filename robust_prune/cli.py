@@ -1,4 +1,4 @@
-"""`robust-prune demo`, `robust-prune train` and `robust-prune evaluate`
+"""`robust-prune demo`, `train`, `score`, `select` and `evaluate`
 
 Docs: https://robust-prune.github.io/robust_prune/cli.html.md"""
 
@@ -6,27 +6,39 @@ Docs: https://robust-prune.github.io/robust_prune/cli.html.md"""
 
 # %% ../nbs/12_cli.ipynb #8ed4dae4
 from __future__ import annotations
-import argparse, sys, json
+import argparse, sys
 from pathlib import Path
-from .data import REMOVE_STRATEGIES
+import numpy as np
+from .data import InputError
 from .attacks import NORMS
-from .models import ARCHS
-from .train import TRAINERS, OPTIMIZERS
+from .scores import SOURCES, SCORE_METHODS, Scores
+from .select import REMOVE, select
 from .evaluate import ATTACKS
-from .experiments import RunConfig, SCHEDULES, DEMO_STRATEGIES, train_run, evaluate_run, demo
+from .experiments import RunConfig, config_fields, train_run, score_run, evaluate_run, demo
 
 # %% auto #0
-__all__ = ['main']
+__all__ = ['COMMANDS', 'add_config_options', 'main']
 
 # %% ../nbs/12_cli.ipynb #01fda1c0
 class _Parser(argparse.ArgumentParser):
     "An argument parser that reports a mistake in one line"
     def error(self, message): self.exit(2, f"{self.prog}: error: {message}\n")
 
-def _count_or_fraction(s:str):
-    "'2435' is a number of samples, '0.15' a fraction"
-    try: return int(s)
-    except ValueError: return float(s)
+def _number_or_text(s:str):
+    "A value that may be a number or text: '2435' is a count, '0.15' a fraction, anything else stays text (a data spec)"
+    for number in (int, float):
+        try: return number(s)
+        except ValueError: pass
+    return s
+
+def add_config_options(p:argparse.ArgumentParser, cls=RunConfig):
+    "Add to `p` an option for each field of the dataclass `cls`, with its type, allowed values, default and help"
+    for f in config_fields(cls):
+        opt, default, text = '--' + f['name'].replace('_', '-'), f['default'], (f['help'] or '').replace('%', '%%')
+        if f['types'] == (bool,): p.add_argument(opt, action='store_true', help=text)
+        else:
+            kind = dict(choices=f['choices']) if f['choices'] else dict(type=f['types'][0] if len(f['types']) == 1 else _number_or_text)
+            p.add_argument(opt, default=default, help=text + ('' if default is None else ' (default: %(default)s)'), **kind)
 
 # %% ../nbs/12_cli.ipynb #8d4cf492
 def _parser():
@@ -40,42 +52,38 @@ def _parser():
     d.add_argument('--epochs', type=int, default=15, help='(default: %(default)s)')
     d.add_argument('--prune-epoch', type=int, default=5, help='full-data epochs before pruning (default: %(default)s)')
 
-    t = sub.add_parser('train', help='train one model, optionally pruning its data at an epoch')
-    t.add_argument('--data', default='digits', help="'digits', 'npz:PATH', 'mnist[:ROOT]' or 'cifar10[:ROOT]' (default: %(default)s)")
-    t.add_argument('--valid', type=_count_or_fraction, help='validation samples carved from the data: a count or a fraction (default: the test set of mnist/cifar10, else 0.2)')
-    t.add_argument('--split-seed', type=int, default=0, help='seed of the carved validation split (default: %(default)s)')
-    t.add_argument('--seed', type=int, default=0, help='seed of the weights, batches, attacks and random pruning (default: %(default)s)')
-    t.add_argument('--arch', choices=list(ARCHS))
-    t.add_argument('--trainer', choices=TRAINERS, default='rs-fgsm', help='(default: %(default)s)')
-    t.add_argument('--eps', type=float, help='attack budget (default: the preset, e.g. 0.3 for MNIST, 8/255 for CIFAR-10)')
-    t.add_argument('--alpha', type=float, help="attack step (default: the trainer's, 1.25 eps for rs-fgsm)")
-    t.add_argument('--steps', type=int, default=10, help='PGD steps for --trainer pgd (default: %(default)s)')
-    t.add_argument('--norm', choices=NORMS, default='linf')
-    t.add_argument('--epochs', type=int)
-    t.add_argument('--bs', type=int, help='batch size')
-    t.add_argument('--lr', type=float, dest='lr_max', help='peak learning rate')
-    t.add_argument('--opt', choices=list(OPTIMIZERS))
-    t.add_argument('--schedule', choices=SCHEDULES, default='triangular')
-    t.add_argument('--pct-up', type=float, help='share of training before the learning rate peaks')
-    t.add_argument('--prune', choices=REMOVE_STRATEGIES, help='what pruning removes')
-    t.add_argument('--keep', type=float, help='fraction of the training data kept after pruning, in (0, 1]')
-    t.add_argument('--prune-epoch', type=int, default=3, help='full-data epochs before pruning (default: %(default)s)')
-    t.add_argument('--per-class', action='store_true', help='keep the same fraction of every class')
-    t.add_argument('--probe', type=int, default=0, help='validation samples attacked with PGD after each epoch, to catch catastrophic overfitting')
-    t.add_argument('--n-classes', type=int)
-    t.add_argument('--download', action='store_true', help='let torchvision download MNIST / CIFAR-10')
+    t = sub.add_parser('train', help='train one model into a run directory, recording its training dynamics; optionally on a selection, or pruning at an epoch')
+    add_config_options(t)
     t.add_argument('--out', required=True, help='run directory')
+
+    s = sub.add_parser('score', help="score the training samples of a finished run, from its recorded dynamics or at random")
+    s.add_argument('run_dir')
+    s.add_argument('--method', choices=SCORE_METHODS, required=True, help='du, fp, el2n, forgetting, aum, the loss at an epoch, or random')
+    s.add_argument('--dynamics', choices=SOURCES, default='adversarial', help='which recorded dynamics to score (default: %(default)s)')
+    s.add_argument('--window', type=int, help="du: the window of epochs (default: 10)")
+    s.add_argument('--first', type=int, help='el2n: the number of epochs averaged from the start (default: the first 10 %%)')
+    s.add_argument('--epoch', type=int, help='loss: the epoch, from 0, or negative from the end (default: the last)')
+    s.add_argument('--seed', type=int, help='random: the seed (default: 0)')
+    s.add_argument('--out', required=True, help='the scores file to write (.npz)')
+
+    c = sub.add_parser('select', help='choose the samples to keep from a scores file')
+    c.add_argument('scores', help='a scores file (robust-prune score, or extrapolated scores)')
+    c.add_argument('--keep', type=float, required=True, help='fraction of the samples kept, in (0, 1]')
+    c.add_argument('--remove', choices=REMOVE, required=True, help='what goes: the lowest or highest scores, half from each tail, those nearest the mean, or a random set')
+    c.add_argument('--class-balanced', action='store_true', help='remove the same fraction of every class')
+    c.add_argument('--seed', type=int, default=0, help='seed of --remove random (default: %(default)s)')
+    c.add_argument('--out', required=True, help='the selection file to write (.npz)')
 
     e = sub.add_parser('evaluate', help="attack a trained run's model and add the result to its metrics.json")
     e.add_argument('run_dir')
-    e.add_argument('--data', help="evaluation data (default: the run's validation split): mnist/cifar10 mean their test sets, the run's own data its validation split, another npz file all of it")
+    e.add_argument('--data', help="evaluation data (default: the run's validation data): mnist/cifar10 mean their test sets, the run's own data its validation split, another npz file all of it")
     e.add_argument('--attack', choices=ATTACKS, default='pgd', help='(default: %(default)s)')
     e.add_argument('--n', type=int, help='number of examples, a seeded random subset (default: all)')
     e.add_argument('--eps', type=float, help="budget (default: the run's training eps)")
     e.add_argument('--norm', choices=NORMS, help="(default: the run's)")
     e.add_argument('--steps', type=int, default=50, help='PGD steps (default: %(default)s)')
     e.add_argument('--restarts', type=int, default=1, help='PGD restarts (default: %(default)s)')
-    e.add_argument('--alpha', type=float, help='PGD step (default: the preset, e.g. 0.01 for MNIST, 2/255 for CIFAR-10)')
+    e.add_argument('--alpha', type=float, help='PGD step (default: 2.5 eps / steps)')
     e.add_argument('--seed', type=int, default=0)
     e.add_argument('--bs', type=int, default=256)
     return p
@@ -89,12 +97,28 @@ def _describe(rec:dict):
     return f"{what} on {rec['n']} examples of {rec['data']}: accuracy {rec['accuracy']:.4f} ({rec['seconds']:.1f} s)"
 
 def _train(a):
-    cfg = RunConfig(**{f: getattr(a, f) for f in RunConfig.__dataclass_fields__ if hasattr(a, f)})
+    cfg = RunConfig(**{f['name']: getattr(a, f['name']) for f in config_fields(RunConfig)})
     s = train_run(cfg, a.out)
+    valid = 'no validation data' if s['valid_accuracy'] is None else f"validation accuracy {s['valid_accuracy']:.4f}"
     print(f"{a.out}: {s['epochs']} epochs, {s['steps']} optimiser steps, {s['train_seconds']:.1f} s of training "
-          f"({s['n_train_last']} samples in the last epoch); validation accuracy {s['valid_accuracy']:.4f}")
+          f"({s['n_train_last']} samples in the last epoch); {valid}")
     if s['catastrophic_overfitting_epoch'] is not None:
         print(f"warning: catastrophic overfitting at epoch {s['catastrophic_overfitting_epoch']}: the PGD probe accuracy collapsed")
+
+def _score(a):
+    params = {k: getattr(a, k) for k in ('window', 'first', 'epoch', 'seed') if getattr(a, k) is not None}
+    s = score_run(a.run_dir, a.method, a.dynamics, out=a.out, **params)
+    m, finite = s.meta, np.isfinite(s.score)
+    source = f"the {m['dynamics']} dynamics of {m['epochs']} epochs" if m['dynamics'] else f"seed {m['seed']}"
+    print(f"wrote {a.out}: {m['method']}{' ' + str(m['params']) if m['params'] else ''} of the {len(s)} training samples of "
+          f"{a.run_dir}, from {source}; range {s.score[finite].min():.4g} to {s.score[finite].max():.4g}"
+          + (f"; {(~finite).sum()} without a score (not trained)" if (~finite).any() else ''))
+
+def _select(a):
+    sel = select(Scores.load(a.scores), a.keep, a.remove, class_balanced=a.class_balanced, seed=a.seed)
+    sel.save(a.out)
+    print(f"wrote {a.out}: kept {sel.mask.sum()} of {len(sel.mask)} samples, removing the {a.remove} "
+          f"{sel.rule['scores']['method']} scores{' in each class' if a.class_balanced else ''}")
 
 def _evaluate(a):
     rec = evaluate_run(a.run_dir, a.data, a.attack, n=a.n, eps=a.eps, norm=a.norm, steps=a.steps, alpha=a.alpha,
@@ -112,12 +136,13 @@ def _demo(a):
     print(f"\nwrote {a.out}/table.csv, {a.out}/results.csv and the interactive {a.out}/figure.html")
 
 # %% ../nbs/12_cli.ipynb #985aed08
+COMMANDS = dict(demo=_demo, train=_train, score=_score, select=_select, evaluate=_evaluate)
+
 def main(argv=None):
-    "The `robust-prune` command"
+    "The `robust-prune` command: an `InputError` ends it with one line and status 2, any other error with its traceback"
     a = _parser().parse_args(argv)
-    try: dict(demo=_demo, train=_train, evaluate=_evaluate)[a.command](a)
-    except (ValueError, FileNotFoundError) as e:
-        message = [l.strip() for l in str(e).splitlines() if l.strip()]
-        print(f"robust-prune {a.command}: error: {message[-1] if message else type(e).__name__}", file=sys.stderr)
+    try: COMMANDS[a.command](a)
+    except InputError as e:
+        print(f"robust-prune {a.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     return 0

@@ -1,4 +1,4 @@
-"""Image datasets over uint8 arrays whose items carry their index, the data spec string, subsets, splits and the rules that choose what to keep
+"""Image datasets over uint8 arrays whose items carry their index, the data spec string, subsets, splits, fingerprints and atomic writes
 
 Docs: https://robust-prune.github.io/robust_prune/data.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://robust-prune.github.io/robust_prune/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #f7307a3e
 from __future__ import annotations
-import os, random, struct, zipfile, contextlib, tempfile, warnings, copy
+import os, random, struct, zipfile, contextlib, tempfile, warnings, copy, hashlib, json
 from pathlib import Path
 import numpy as np, torch
 from fastcore.basics import ifnone, patch, chunked
@@ -15,9 +15,17 @@ from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
 
 # %% auto #0
-__all__ = ['NPZ_KEYS', 'TORCHVISION_DATASETS', 'SPEC_KINDS', 'REMOVE_STRATEGIES', 'check_images', 'check_labels', 'to_float',
-           'ArrayDataset', 'split_dataset', 'load_npz', 'digits_dataset', 'data_root', 'torchvision_dataset',
-           'parse_spec', 'load_dataset', 'load_splits', 'keep_mask', 'ArrayDL', 'dataloaders', 'atomic_path']
+__all__ = ['NPZ_KEYS', 'TORCHVISION_DATASETS', 'SPEC_KINDS', 'InputError', 'MissingInput', 'check_images', 'check_labels',
+           'to_float', 'ArrayDataset', 'split_dataset', 'load_npz', 'digits_dataset', 'data_root',
+           'torchvision_dataset', 'parse_spec', 'load_dataset', 'load_splits', 'ArrayDL', 'dataloaders', 'fingerprint',
+           'check_fingerprint', 'atomic_path', 'read_npz']
+
+# %% ../nbs/00_data.ipynb #5e1a9c02
+class InputError(ValueError):
+    "A mistake in what the caller gave: an argument out of range, a file of the wrong kind or size"
+
+class MissingInput(InputError, FileNotFoundError):
+    "A file or dataset the caller named is not there"
 
 # %% ../nbs/00_data.ipynb #1cf1c895
 def check_images(images, arg:str='images'):
@@ -25,21 +33,21 @@ def check_images(images, arg:str='images'):
     if not (hasattr(images, 'dtype') and hasattr(images, 'shape')):
         raise TypeError(f"`{arg}` must be a numpy array, got {type(images).__name__}")
     if images.dtype != np.uint8:
-        raise ValueError(f"`{arg}` must hold uint8 pixels in 0..255, got dtype {images.dtype}; "
+        raise InputError(f"`{arg}` must hold uint8 pixels in 0..255, got dtype {images.dtype}; "
                          "convert floats in [0, 1] with `(x*255).round().astype(np.uint8)`")
     if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] not in (1, 3)):
-        raise ValueError(f"`{arg}` must have shape (N, H, W) or (N, H, W, C) with C in (1, 3), got {tuple(images.shape)}")
+        raise InputError(f"`{arg}` must have shape (N, H, W) or (N, H, W, C) with C in (1, 3), got {tuple(images.shape)}")
     return images
 
 # %% ../nbs/00_data.ipynb #f92656b4
 def check_labels(labels, n:int, n_classes:int|None=None, arg:str='labels'):
     "Return `labels` as int64 after checking there are `n` integers in `0..n_classes-1`"
     labels = np.asarray(labels)
-    if labels.shape != (n,): raise ValueError(f"`{arg}` must have shape ({n},) to match the images, got {labels.shape}")
-    if not np.issubdtype(labels.dtype, np.integer): raise ValueError(f"`{arg}` must be integers, got dtype {labels.dtype}")
-    if n and labels.min() < 0: raise ValueError(f"`{arg}` must be class numbers >= 0, found {labels.min()}")
+    if labels.shape != (n,): raise InputError(f"`{arg}` must have shape ({n},) to match the images, got {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer): raise InputError(f"`{arg}` must be integers, got dtype {labels.dtype}")
+    if n and labels.min() < 0: raise InputError(f"`{arg}` must be class numbers >= 0, found {labels.min()}")
     if n and n_classes is not None and labels.max() >= n_classes:
-        raise ValueError(f"`{arg}` must lie in 0..{n_classes-1} for n_classes={n_classes}, found {labels.max()}")
+        raise InputError(f"`{arg}` must lie in 0..{n_classes-1} for n_classes={n_classes}, found {labels.max()}")
     return labels.astype(np.int64)
 
 # %% ../nbs/00_data.ipynb #d24c5d24
@@ -106,7 +114,7 @@ class ArrayDataset(torch.utils.data.Dataset):
 def _check_mask(mask, n:int, arg:str='mask'):
     mask = np.asarray(mask)
     if mask.dtype != bool or mask.shape != (n,):
-        raise ValueError(f"`{arg}` must be a boolean array of length {n} (one entry per sample id), got {mask.dtype} {mask.shape}")
+        raise InputError(f"`{arg}` must be a boolean array of length {n} (one entry per sample id), got {mask.dtype} {mask.shape}")
     return mask
 
 @patch
@@ -119,7 +127,7 @@ def split_dataset(ds:ArrayDataset, valid:float|int=0.2, seed:int=0):
     "Split `ds` into (train, valid) datasets, stratified by class and fixed by `seed`"
     from sklearn.model_selection import train_test_split
     try: tr, va = train_test_split(np.arange(len(ds)), test_size=valid, stratify=ds.labels, random_state=seed)
-    except (ValueError, TypeError) as e: raise ValueError(f"`valid`={valid!r} cannot split {len(ds)} samples by class: {e}") from None
+    except (ValueError, TypeError) as e: raise InputError(f"`valid`={valid!r} cannot split {len(ds)} samples by class: {e}") from None
     return ds._view(np.sort(tr), keep_ids=False), ds._view(np.sort(va), keep_ids=False)
 
 # %% ../nbs/00_data.ipynb #97cfd1ed
@@ -128,7 +136,7 @@ def _npy_header(f):
     version = np.lib.format.read_magic(f)
     if version == (1, 0): return np.lib.format.read_array_header_1_0(f)
     if version == (2, 0): return np.lib.format.read_array_header_2_0(f)
-    raise ValueError(f"unsupported .npy format version {version}")
+    raise InputError(f"unsupported .npy format version {version}")
 
 def _npz_memmap(path:Path, member:str):
     "Memory-map `member` of the `.npz` at `path` if it is stored uncompressed, else return `None`"
@@ -148,10 +156,10 @@ NPZ_KEYS = (('image', 'label'), ('x', 'y'))
 def load_npz(path, mmap:bool=True, n_classes:int|None=None):
     "An `ArrayDataset` from an `.npz` with `image`/`label` (or `x`/`y`) arrays, memory-mapped when stored uncompressed"
     path = Path(path).expanduser()
-    if not path.is_file(): raise FileNotFoundError(f"no .npz file at {path}")
+    if not path.is_file(): raise MissingInput(f"no .npz file at {path}")
     with np.load(path, allow_pickle=False) as z:
         keys = next((k for k in NPZ_KEYS if set(k) <= set(z.files)), None)
-        if keys is None: raise ValueError(f"{path} must hold arrays 'image' and 'label' (or 'x' and 'y'), found {sorted(z.files)}")
+        if keys is None: raise InputError(f"{path} must hold arrays 'image' and 'label' (or 'x' and 'y'), found {sorted(z.files)}")
         labels = z[keys[1]]
         classes = [str(c) for c in z['classes']] if 'classes' in z.files else None
         images = _npz_memmap(path, keys[0] + '.npy') if mmap else None
@@ -182,12 +190,12 @@ def data_root():
 def torchvision_dataset(name:str, root=None, train:bool=True, download:bool=False):
     "MNIST or CIFAR-10 from torchvision as an `ArrayDataset` (`train=False`: the official test set)"
     import torchvision
-    if name not in TORCHVISION_DATASETS: raise ValueError(f"`name` must be one of {TORCHVISION_DATASETS}, got {name!r}")
+    if name not in TORCHVISION_DATASETS: raise InputError(f"`name` must be one of {TORCHVISION_DATASETS}, got {name!r}")
     root = Path(root).expanduser() if root is not None else data_root()
     cls = dict(mnist=torchvision.datasets.MNIST, cifar10=torchvision.datasets.CIFAR10)[name]
     try: tv = cls(root=str(root), train=train, download=download)
     except RuntimeError as e:
-        raise FileNotFoundError(f"{name} not found under {root} ({e}); pass download=True (--download) "
+        raise MissingInput(f"{name} not found under {root} ({e}); pass download=True (--download) "
                                 f"or a root that holds it, e.g. '{name}:/path/to/data'") from None
     images, labels = np.asarray(tv.data), np.asarray(tv.targets)
     return ArrayDataset(images, labels, classes=list(tv.classes), name=f"{name}:{root}")
@@ -199,9 +207,9 @@ def parse_spec(spec:str):
     "Split a data spec into (kind, argument): 'digits', 'npz:PATH', 'mnist[:ROOT]', 'cifar10[:ROOT]'"
     kind, _, arg = str(spec).partition(':')
     if kind not in SPEC_KINDS:
-        raise ValueError(f"data spec {spec!r} must be one of 'digits', 'npz:PATH', 'mnist[:ROOT]', 'cifar10[:ROOT]'")
-    if kind == 'npz' and not arg: raise ValueError(f"data spec {spec!r} needs a path: 'npz:PATH'")
-    if kind == 'digits' and arg: raise ValueError(f"data spec {spec!r}: 'digits' takes no argument")
+        raise InputError(f"data spec {spec!r} must be one of 'digits', 'npz:PATH', 'mnist[:ROOT]', 'cifar10[:ROOT]'")
+    if kind == 'npz' and not arg: raise InputError(f"data spec {spec!r} needs a path: 'npz:PATH'")
+    if kind == 'digits' and arg: raise InputError(f"data spec {spec!r}: 'digits' takes no argument")
     return kind, arg or None
 
 # %% ../nbs/00_data.ipynb #18610f99
@@ -212,52 +220,21 @@ def load_dataset(spec:str, train:bool=True, download:bool=False):
     if kind == 'npz': return load_npz(arg)
     return torchvision_dataset(kind, arg, train=train, download=download)
 
-def load_splits(spec:str, valid:float|int|None=None, seed:int=0, download:bool=False):
-    "(train, valid) datasets for `spec`: torchvision's test set when `valid` is None, else a seeded stratified split"
+def _no_samples(ds): return ds._view(np.arange(0), keep_ids=False)
+
+def load_splits(spec:str, valid:float|int|str|None=None, seed:int=0, download:bool=False):
+    "(train, valid) datasets for `spec`, the validation data chosen by `valid` (see the table above)"
     kind, _ = parse_spec(spec)
+    if isinstance(valid, str):
+        train, val = load_dataset(spec, True, download), load_dataset(valid, False, download)
+        if val.shape != train.shape:
+            raise InputError(f"`valid`={valid!r} has images of shape {val.shape}, the training data {train.shape}")
+        return train, val
     if valid is None and kind in TORCHVISION_DATASETS:
         return load_dataset(spec, True, download), load_dataset(spec, False, download)
-    return split_dataset(load_dataset(spec, download=download), ifnone(valid, 0.2), seed)
-
-# %% ../nbs/00_data.ipynb #4b9b53f7
-REMOVE_STRATEGIES = ('random', 'high', 'low', 'high+low', 'near-mean')
-
-def _quotas(sizes, keep:float):
-    "How many to keep in each group: proportional to `sizes`, adding up to round(keep * sum(sizes))"
-    sizes = np.asarray(sizes)
-    exact = keep * sizes
-    quota = np.floor(exact).astype(int)
-    short = max(1, int(round(keep * sizes.sum()))) - quota.sum()
-    quota[np.argsort(quota - exact, kind='stable')[:short]] += 1  # largest remainders first
-    return np.minimum(quota, sizes)
-
-def _removed(scores, n:int, remove:str, rng):
-    "Positions of the `n` samples that `remove` takes out of `scores`"
-    order = np.argsort(scores, kind='stable')
-    if remove == 'random':    return rng.choice(len(scores), n, replace=False)
-    if remove == 'high':      return order[len(order) - n:]
-    if remove == 'low':       return order[:n]
-    if remove == 'high+low':  return np.concatenate([order[len(order) - (n + 1) // 2:], order[:n // 2]])
-    return np.argsort(np.abs(scores - scores.mean()), kind='stable')[:n]  # near-mean
-
-# %% ../nbs/00_data.ipynb #831b38c0
-def keep_mask(scores, keep:float, remove:str='random', labels=None, per_class:bool=False, seed:int=0):
-    "Boolean mask of the samples kept when `remove` takes out all but a fraction `keep` of them, ranked by `scores`"
-    scores = np.asarray(scores, dtype=np.float64)
-    if scores.ndim != 1: raise ValueError(f"`scores` must be one score per sample (1-D), got shape {scores.shape}")
-    if not 0 < keep <= 1: raise ValueError(f"`keep` is the fraction of samples kept and must lie in (0, 1], got {keep}")
-    if remove not in REMOVE_STRATEGIES: raise ValueError(f"`remove` must be one of {REMOVE_STRATEGIES}, got {remove!r}")
-    if remove != 'random' and not np.isfinite(scores).all():
-        raise ValueError(f"`scores` has {(~np.isfinite(scores)).sum()} non-finite values; every sample needs a score")
-    if per_class:
-        if labels is None: raise ValueError("`per_class=True` needs `labels`")
-        labels = check_labels(labels, len(scores))
-        groups = [np.flatnonzero(labels == c) for c in np.unique(labels)]
-    else: groups = [np.arange(len(scores))]
-    rng, mask = np.random.default_rng(seed), np.zeros(len(scores), dtype=bool)
-    for pos, k in zip(groups, _quotas([len(g) for g in groups], keep)):
-        mask[np.delete(pos, _removed(scores[pos], len(pos) - k, remove, rng))] = True
-    return mask
+    data = load_dataset(spec, download=download)
+    if valid == 0: return data, _no_samples(data)
+    return split_dataset(data, ifnone(valid, 0.2), seed)
 
 # %% ../nbs/00_data.ipynb #ecdbca9e
 class ArrayDL(DataLoader):
@@ -270,12 +247,27 @@ class ArrayDL(DataLoader):
 def dataloaders(train:ArrayDataset, valid:ArrayDataset, bs:int=128, valid_bs:int|None=None,
                 device=None, seed:int|None=None, num_workers:int=0):
     "fastai `DataLoaders` with a shuffled train loader (every sample every epoch) and an ordered valid loader"
-    if bs < 1: raise ValueError(f"`bs` must be a positive batch size, got {bs}")
+    if bs < 1: raise InputError(f"`bs` must be a positive batch size, got {bs}")
     device = ifnone(device, default_device())
     trn = ArrayDL(train, bs=bs, shuffle=True, drop_last=False, device=device, num_workers=num_workers)
     if seed is not None: trn.rng = random.Random(seed)
     val = ArrayDL(valid, bs=valid_bs or 2 * bs, shuffle=False, device=device, num_workers=num_workers)
     return DataLoaders(trn, val, device=device)
+
+# %% ../nbs/00_data.ipynb #7d3f4c11
+def fingerprint(ds:ArrayDataset):
+    "The samples of `ds` by id: where they come from, how many ids, and a hash of the labels in id order"
+    if len(ds) != ds.n_ids: raise InputError(f"a fingerprint covers every id; {ds!r} is a subset (use the dataset it was taken from)")
+    labels = np.ascontiguousarray(ds.labels[np.argsort(ds.ids)], dtype=np.int64)
+    return dict(name=ds.name, n=int(ds.n_ids), labels=hashlib.sha1(labels.data).hexdigest()[:16])
+
+def check_fingerprint(expected:dict, ds:ArrayDataset, what:str):
+    "Raise an `InputError` unless `what` (a file, with its `expected` fingerprint) is about the samples of `ds`"
+    have = fingerprint(ds)
+    if expected['n'] != have['n']:
+        raise InputError(f"{what} is about {expected['n']} samples of {expected['name']}, not the {have['n']} of {have['name']}")
+    if expected['labels'] != have['labels']:
+        raise InputError(f"{what} is about other samples ({expected['name']}): its labels differ from those of {have['name']} in id order")
 
 # %% ../nbs/00_data.ipynb #1ed38936
 @contextlib.contextmanager
@@ -290,3 +282,16 @@ def atomic_path(path):
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)
+
+# %% ../nbs/00_data.ipynb #7d3f4c14
+def read_npz(path, keys, what:str, json_keys=()):
+    "The arrays of the `.npz` at `path`, a `what` that must hold `keys`; the `json_keys` among them decoded from JSON"
+    path = Path(path)
+    if not path.is_file(): raise MissingInput(f"no {what} at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if not set(keys) <= set(z.files): raise InputError(f"{path} is not a {what}: it needs {list(keys)}, it has {sorted(z.files)}")
+            arrays = {k: z[k] for k in z.files}
+        return {k: json.loads(str(v)) if k in json_keys else v for k, v in arrays.items()}
+    except InputError: raise
+    except (OSError, ValueError, EOFError) as e: raise InputError(f"{path} is not a readable {what} ({e})") from None

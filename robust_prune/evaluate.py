@@ -10,8 +10,8 @@ import time, sys, logging
 import numpy as np, torch
 from fastcore.basics import ifnone
 from fastprogress.fastprogress import progress_bar
-from .data import ArrayDataset, to_float
-from .attacks import pgd, NORMS
+from .data import ArrayDataset, InputError, to_float
+from .attacks import pgd, default_alpha, NORMS
 
 # %% auto #0
 __all__ = ['ATTACKS', 'eval_positions', 'accuracy_under', 'evaluate']
@@ -22,7 +22,7 @@ ATTACKS = ('clean', 'pgd', 'autoattack')
 def eval_positions(ds:ArrayDataset, n:int|None=None, seed:int=0):
     "Positions of `n` samples of `ds` drawn at random with `seed` (in file order), or all of them"
     if n is None or n >= len(ds): return np.arange(len(ds))
-    if n < 1: raise ValueError(f"`n` must be a positive number of examples, got {n}")
+    if n < 1: raise InputError(f"`n` must be a positive number of examples, got {n}")
     return np.sort(np.random.default_rng(seed).choice(len(ds), n, replace=False))
 
 def _device(model): return next(model.parameters()).device
@@ -63,16 +63,16 @@ def evaluate(model, ds:ArrayDataset,
              steps:int=50, alpha:float|None=None, restarts:int=1, # PGD settings
              n:int|None=None, seed:int=0, bs:int=256, progress:bool=True):
     "Accuracy of `model` on `n` samples of `ds` under `attack`, as a record"
-    if attack not in ATTACKS: raise ValueError(f"`attack` must be one of {ATTACKS}, got {attack!r}")
+    if attack not in ATTACKS: raise InputError(f"`attack` must be one of {ATTACKS}, got {attack!r}")
     if attack != 'clean':
-        if eps is None or eps < 0: raise ValueError(f"`attack`={attack!r} needs a budget `eps` >= 0, got {eps}")
-        if norm not in NORMS: raise ValueError(f"`norm` must be one of {NORMS}, got {norm!r}")
+        if eps is None or eps < 0: raise InputError(f"`attack`={attack!r} needs a budget `eps` >= 0, got {eps}")
+        if norm not in NORMS: raise InputError(f"`norm` must be one of {NORMS}, got {norm!r}")
     pos, start = eval_positions(ds, n, seed), time.perf_counter()
     rec = dict(data=ds.name, n=len(pos), seed=seed, attack=attack)
     model.eval()
     if attack == 'clean': acc = accuracy_under(model, ds, None, n, seed, bs, progress)
     elif attack == 'pgd':
-        alpha = ifnone(alpha, 2.5 * eps / steps)
+        alpha = ifnone(alpha, default_alpha(eps, steps))
         atk = lambda m, x, y: pgd(m, x, y, eps, alpha, steps=steps, norm=norm, restarts=restarts, early_stop=True)
         acc = accuracy_under(model, ds, atk, n, seed, bs, progress)
         rec.update(norm=norm, eps=eps, steps=steps, alpha=alpha, restarts=restarts)

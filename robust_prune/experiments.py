@@ -1,4 +1,4 @@
-"""Run configs with the papers' presets, run directories that are written atomically and resume, evaluation of a saved run, and the demo
+"""Run configs with the papers' presets, run directories that are written atomically and resume, scores and selections from runs, evaluation of a saved run, and the demo
 
 Docs: https://robust-prune.github.io/robust_prune/experiments.html.md"""
 
@@ -7,29 +7,35 @@ Docs: https://robust-prune.github.io/robust_prune/experiments.html.md"""
 # %% ../nbs/11_experiments.ipynb #8edb6b0e
 from __future__ import annotations
 import json, datetime
-from dataclasses import dataclass, asdict, replace
+from dataclasses import dataclass, asdict, replace, fields
 from pathlib import Path
+from typing import Literal, Union, get_type_hints, get_args, get_origin
 import numpy as np, pandas as pd, torch
 from fastcore.basics import ifnone
+from fastcore.docments import docments
 from fastprogress.fastprogress import progress_bar
 import robust_prune
-from .data import (load_splits, load_dataset, parse_spec, dataloaders, atomic_path, check_labels,
-                               REMOVE_STRATEGIES, TORCHVISION_DATASETS)
+from .data import (InputError, MissingInput, load_splits, load_dataset, parse_spec, dataloaders, atomic_path,
+                               check_labels, fingerprint, check_fingerprint, TORCHVISION_DATASETS)
 from .models import create_model, ARCHS
 from .attacks import NORMS
-from .train import robust_learner, PruneAtEpoch, Checkpoint, TRAINERS, OPTIMIZERS, catastrophic_overfitting
-from .evaluate import evaluate, ATTACKS
+from .scores import (SOURCES, DYNAMICS_SCORES, Scores, scores_meta, open_dynamics, score_dynamics,
+                                 random_scores, check_params)
+from .select import REMOVE, Selection
+from .train import (robust_learner, PruneAtEpoch, Checkpoint, TRAINERS, OPTIMIZERS, AUGMENTS,
+                                catastrophic_overfitting, dynamics_sources)
+from .evaluate import evaluate
 
 # %% auto #0
-__all__ = ['PRESETS', 'SCHEDULES', 'DEMO_STRATEGIES', 'preset_name', 'RunConfig', 'check', 'resolve', 'run_data', 'run_learner',
-           'fit_run', 'train_run', 'load_run', 'held_out', 'evaluate_run', 'demo_runs', 'demo_table', 'demo_figure',
-           'demo']
+__all__ = ['PRESETS', 'SCHEDULES', 'RECORD', 'DEMO_STRATEGIES', 'preset_name', 'RunConfig', 'config_fields', 'prune_callback',
+           'check', 'resolve', 'run_data', 'data_record', 'run_learner', 'fit_run', 'train_run', 'run_config',
+           'score_run', 'load_run', 'held_out', 'evaluate_run', 'demo_runs', 'demo_table', 'demo_figure', 'demo']
 
 # %% ../nbs/11_experiments.ipynb #ac5e2c50
 PRESETS = {
-    'digits':  dict(arch='digits-cnn', eps=dict(linf=0.2, l2=1.0), epochs=15, bs=64, lr_max=5e-3, opt='adam', pct_up=0.4, eval_div=8),
-    'mnist':   dict(arch='mnist-cnn', eps=dict(linf=0.3, l2=2.0), epochs=10, bs=100, lr_max=5e-3, opt='adam', pct_up=0.4, eval_div=30),
-    'cifar10': dict(arch='preact-resnet18', eps=dict(linf=8/255, l2=0.5), epochs=15, bs=128, lr_max=0.2, opt='sgd', pct_up=0.5, eval_div=4),
+    'digits':  dict(arch='digits-cnn', eps=dict(linf=0.2, l2=1.0), epochs=15, bs=64, lr_max=5e-3, opt='adam', pct_up=0.4, augment='none'),
+    'mnist':   dict(arch='mnist-cnn', eps=dict(linf=0.3, l2=2.0), epochs=10, bs=100, lr_max=5e-3, opt='adam', pct_up=0.4, augment='none'),
+    'cifar10': dict(arch='preact-resnet18', eps=dict(linf=8/255, l2=0.5), epochs=15, bs=128, lr_max=0.2, opt='sgd', pct_up=0.5, augment='crop-flip'),
 }
 
 def preset_name(shape:tuple):
@@ -39,63 +45,93 @@ def preset_name(shape:tuple):
 
 # %% ../nbs/11_experiments.ipynb #38b9754a
 SCHEDULES = ('triangular', 'one-cycle')
+RECORD = SOURCES + ('both',)
 
 @dataclass
 class RunConfig:
     "What defines a training run; `None` fields take the preset of the data"
-    data:str='digits'              # data spec: 'digits', 'npz:PATH', 'mnist[:ROOT]', 'cifar10[:ROOT]'
-    valid:float|int|None=None      # validation split carved from the data (None: torchvision's test set, else 20 %)
-    split_seed:int=0               # the carved validation split, fixed across training seeds
-    seed:int=0                     # initialisation, shuffling, attacks' random starts and random pruning
-    arch:str|None=None             # network (see `ARCHS`)
-    trainer:str='rs-fgsm'          # 'standard', 'fgsm', 'rs-fgsm' or 'pgd'
-    eps:float|None=None            # attack budget in training
-    alpha:float|None=None          # attack step in training (None: the trainer's default)
-    steps:int=10                   # PGD steps, for trainer 'pgd'
-    norm:str='linf'                # 'linf' or 'l2'
-    epochs:int|None=None
-    bs:int|None=None               # batch size
-    lr_max:float|None=None         # peak learning rate
-    opt:str|None=None              # 'adam' or 'sgd'
-    schedule:str='triangular'      # 'triangular' (Wong et al.) or 'one-cycle' (fastai)
-    pct_up:float|None=None         # share of training before the learning rate peaks
-    prune:str|None=None            # what pruning removes: 'random', 'high', 'low', 'high+low', 'near-mean'
-    keep:float|None=None           # fraction of training samples kept after pruning
-    prune_epoch:int=3              # full-data epochs before pruning
-    per_class:bool=False           # prune the same fraction in every class
-    probe:int=0                    # validation samples for a PGD check after each epoch (0: none)
-    n_classes:int|None=None        # number of classes (None: from the labels)
-    download:bool=False            # let torchvision download MNIST / CIFAR-10
+    data:str='digits'                            # data spec: 'digits', 'npz:PATH', 'mnist[:ROOT]' or 'cifar10[:ROOT]'
+    valid:int|float|str|None=None                # validation data: a count or fraction carved from the data, 0 for none, or the data spec of a separate set (default: the test set of mnist/cifar10, else 20 %)
+    split_seed:int=0                             # seed of the carved validation split, fixed across training seeds
+    seed:int=0                                   # seed of the weights, batches, attacks and random pruning
+    arch:Literal[tuple(ARCHS)]|None=None         # network (default: the preset's)
+    trainer:Literal[TRAINERS]='rs-fgsm'          # how training attacks its inputs ('standard': not at all)
+    eps:float|None=None                          # attack budget in training (default: the preset's, e.g. 0.3 for MNIST, 8/255 for CIFAR-10)
+    alpha:float|None=None                        # attack step in training (default: the trainer's: 1.25 eps for rs-fgsm, 2.5 eps / steps for pgd and trades)
+    steps:int=10                                 # attack steps, for the pgd and trades trainers
+    beta:float=6.0                               # TRADES's weight of the KL term; 6 is the TRADES paper's CIFAR-10 value
+    norm:Literal[NORMS]='linf'                   # the attack's norm
+    epochs:int|None=None                         # training epochs (default: the preset's)
+    bs:int|None=None                             # batch size (default: the preset's)
+    lr_max:float|None=None                       # peak learning rate (default: the preset's)
+    opt:Literal[tuple(OPTIMIZERS)]|None=None     # optimiser (default: the preset's)
+    schedule:Literal[SCHEDULES]='triangular'     # learning-rate schedule: triangular (Wong et al.) or one-cycle (fastai)
+    pct_up:float|None=None                       # share of training before the learning rate peaks (default: the preset's)
+    augment:Literal[AUGMENTS]|None=None          # training augmentation (default: crop-flip for CIFAR-10, none otherwise)
+    amp:bool=False                               # mixed precision, the attack included: float16 on CUDA, bfloat16 on the CPU
+    record_dynamics:Literal[RECORD]='adversarial'  # training dynamics to record: adversarial (free), clean (one extra forward a batch) or both
+    dynamics_dtype:Literal['float32', 'float16']='float32'  # storage of the recorded dynamics
+    selection:str|None=None                      # a selection file (robust-prune select): train only on its kept samples, from the first epoch
+    prune:Literal[REMOVE]|None=None              # prune at an epoch (Kaufmann et al.), removing these samples
+    keep:float|None=None                         # fraction of the training samples that pruning keeps, in (0, 1]
+    prune_epoch:int=3                            # full-data epochs before pruning
+    prune_score:Literal[tuple(DYNAMICS_SCORES)]='loss'  # what pruning ranks by (loss: of the epoch before, as Kaufmann et al.)
+    prune_dynamics:Literal[SOURCES]='adversarial'  # the dynamics pruning ranks by
+    window:int=10                                # Dynamic Uncertainty's window, for prune_score du
+    class_balanced:bool=False                    # remove the same fraction of every class
+    probe:int=0                                  # validation samples attacked with PGD after each epoch, to catch catastrophic overfitting (0: none)
+    n_classes:int|None=None                      # number of classes (default: from the labels)
+    download:bool=False                          # let torchvision download MNIST / CIFAR-10
+
+# %% ../nbs/11_experiments.ipynb #5d0c0002
+def _types(t):
+    "The types an annotation admits, `None` left out"
+    return tuple(a for a in get_args(t) if a is not type(None)) if get_origin(t) is Union or type(t).__name__ == 'UnionType' else (t,)
+
+def config_fields(cls=RunConfig):
+    "Name, types, allowed values (of a `Literal`), default and help of each field of the dataclass `cls`"
+    hints, docs = get_type_hints(cls), docments(cls)
+    out = []
+    for f in fields(cls):
+        types = _types(hints[f.name])
+        choices = get_args(types[0]) if len(types) == 1 and get_origin(types[0]) is Literal else None
+        out.append(dict(name=f.name, types=types, choices=choices, default=f.default, help=docs[f.name]))
+    return out
 
 # %% ../nbs/11_experiments.ipynb #a30eae4a
-def _choice(value, options, name):
-    if value not in options: raise ValueError(f"`{name}` must be one of {tuple(options)}, got {value!r}")
+def prune_callback(cfg:RunConfig):
+    "The `PruneAtEpoch` of `cfg` (checking its pruning settings)"
+    params = dict(window=cfg.window) if cfg.prune_score == 'du' else {}
+    return PruneAtEpoch(cfg.prune_epoch, cfg.keep, cfg.prune, cfg.prune_score, cfg.prune_dynamics, cfg.class_balanced, cfg.seed, **params)
 
 def check(cfg:RunConfig):
-    "Raise a `ValueError` naming the field if `cfg` (resolved) cannot run"
-    _choice(cfg.trainer, TRAINERS, 'trainer'); _choice(cfg.norm, NORMS, 'norm'); _choice(cfg.schedule, SCHEDULES, 'schedule')
-    _choice(cfg.arch, ARCHS, 'arch'); _choice(cfg.opt, OPTIMIZERS, 'opt')
-    for name in ('epochs', 'bs', 'steps'):
-        if int(getattr(cfg, name)) != getattr(cfg, name) or getattr(cfg, name) < 1: raise ValueError(f"`{name}` must be a whole number >= 1, got {getattr(cfg, name)}")
-    if cfg.eps < 0: raise ValueError(f"`eps` must be >= 0, got {cfg.eps}")
-    if cfg.lr_max <= 0: raise ValueError(f"`lr_max` must be > 0, got {cfg.lr_max}")
-    if cfg.probe < 0: raise ValueError(f"`probe` must be a number of validation samples >= 0, got {cfg.probe}")
+    "Raise an `InputError` naming the field if `cfg` (resolved) cannot run"
+    for f in config_fields():
+        value = getattr(cfg, f['name'])
+        if f['choices'] and value is not None and value not in f['choices']:
+            raise InputError(f"`{f['name']}` must be one of {f['choices']}, got {value!r}")
+    for name in ('epochs', 'bs', 'steps', 'window'):
+        value = getattr(cfg, name)
+        if int(value) != value or value < 1: raise InputError(f"`{name}` must be a whole number >= 1, got {value}")
+    for name, low in [('eps', 0), ('beta', 0), ('probe', 0)]:
+        if getattr(cfg, name) < low: raise InputError(f"`{name}` must be >= {low}, got {getattr(cfg, name)}")
+    if cfg.lr_max <= 0: raise InputError(f"`lr_max` must be > 0, got {cfg.lr_max}")
     if cfg.prune is None:
-        if cfg.keep is not None: raise ValueError(f"`keep`={cfg.keep} needs a pruning strategy `prune`")
+        if cfg.keep is not None: raise InputError(f"`keep`={cfg.keep} needs a pruning strategy `prune`")
         return cfg
-    _choice(cfg.prune, REMOVE_STRATEGIES, 'prune')
-    if cfg.keep is None or not 0 < cfg.keep <= 1: raise ValueError(f"`keep` is the fraction of samples kept and must lie in (0, 1], got {cfg.keep}")
-    if int(cfg.prune_epoch) != cfg.prune_epoch or not 0 <= cfg.prune_epoch < cfg.epochs:
-        raise ValueError(f"`prune_epoch`={cfg.prune_epoch} must be a whole epoch before the last one (0..{cfg.epochs - 1})")
-    if cfg.prune != 'random' and cfg.prune_epoch < 1:
-        raise ValueError(f"`prune`={cfg.prune!r} ranks by the losses of a full epoch: `prune_epoch` must be >= 1")
+    if cfg.selection is not None: raise InputError("`selection` and `prune` both choose the training data: use one of them")
+    prune_callback(cfg)
+    if cfg.prune_epoch >= cfg.epochs:
+        raise InputError(f"`prune_epoch`={cfg.prune_epoch} must be a whole epoch before the last one (0..{cfg.epochs - 1})")
+    if cfg.prune != 'random' and cfg.prune_dynamics not in dynamics_sources(cfg.record_dynamics):
+        raise InputError(f"pruning by the {cfg.prune_dynamics} dynamics needs them recorded: `record_dynamics` {cfg.prune_dynamics} or both")
     return cfg
 
 # %% ../nbs/11_experiments.ipynb #cbc860f2
 def resolve(cfg:RunConfig, shape:tuple, n_classes:int):
     "`cfg` with its `None` fields set from the preset for images of `shape`, checked"
     p = PRESETS[preset_name(shape)]
-    filled = {k: p[k] for k in ('arch', 'epochs', 'bs', 'lr_max', 'opt', 'pct_up') if getattr(cfg, k) is None}
+    filled = {k: p[k] for k in ('arch', 'epochs', 'bs', 'lr_max', 'opt', 'pct_up', 'augment') if getattr(cfg, k) is None}
     if cfg.eps is None: filled['eps'] = p['eps'].get(cfg.norm, p['eps']['linf'])
     return check(replace(cfg, **filled, n_classes=n_classes))
 
@@ -112,15 +148,20 @@ def run_data(cfg:RunConfig):
         for ds, part in [(train, 'training'), (valid, 'validation')]: check_labels(ds.labels, len(ds), cfg.n_classes, f'{part} labels of {cfg.data}')
     return train, valid
 
-def run_learner(cfg:RunConfig, train, valid, checkpoint=None):
-    "The learner of the resolved `cfg`, seeded, with pruning and checkpoints when asked for"
+def data_record(cfg:RunConfig, train):
+    "What scores, selections and configs record of a run's training data: its fingerprint and how it was split off"
+    return dict(fingerprint(train), valid=cfg.valid, split_seed=cfg.split_seed)
+
+def run_learner(cfg:RunConfig, train, valid, checkpoint=None, dynamics_folder=None):
+    "The learner of the resolved `cfg`, seeded, with pruning, checkpoints and a dynamics folder when asked for"
     torch.manual_seed(cfg.seed)
     dls = dataloaders(train, valid, bs=cfg.bs, seed=cfg.seed)
     model = create_model(cfg.arch, cfg.n_classes, train.shape)
-    cbs = [PruneAtEpoch(cfg.prune_epoch, cfg.keep, cfg.prune, cfg.per_class, cfg.seed)] if cfg.prune else []
+    cbs = [prune_callback(cfg)] if cfg.prune else []
     if checkpoint is not None: cbs.append(Checkpoint(checkpoint))
-    return robust_learner(dls, model, cfg.trainer, eps=cfg.eps, alpha=cfg.alpha, steps=cfg.steps, norm=cfg.norm,
-                          opt=cfg.opt, probe=cfg.probe, cbs=cbs)
+    return robust_learner(dls, model, cfg.trainer, eps=cfg.eps, alpha=cfg.alpha, steps=cfg.steps, norm=cfg.norm, beta=cfg.beta,
+                          opt=cfg.opt, augment=cfg.augment, amp=cfg.amp, record=cfg.record_dynamics, dynamics_folder=dynamics_folder,
+                          dynamics_dtype=cfg.dynamics_dtype, probe=cfg.probe, cbs=cbs)
 
 def fit_run(learn, cfg:RunConfig):
     "Fit `learn` with the schedule of `cfg`"
@@ -128,65 +169,102 @@ def fit_run(learn, cfg:RunConfig):
     else: learn.fit_one_cycle(cfg.epochs, cfg.lr_max, pct_start=cfg.pct_up)
 
 # %% ../nbs/11_experiments.ipynb #9129df55
-def _save_artifacts(learn, cfg, out:Path):
-    "Write what a finished fit leaves: weights, epochs, dynamics, scores, selection"
+def _save_artifacts(learn, cfg, out:Path, data:dict, labels):
+    "Write what a finished fit leaves besides its dynamics: weights, epochs, and a prune-at-epoch's selection and scores"
     with atomic_path(out/'model.pth') as tmp: torch.save(learn.model.state_dict(), tmp)
     epochs = learn.epoch_log.frame
     with atomic_path(out/'epochs.csv') as tmp: epochs.to_csv(tmp, index=False)
-    dyn = learn.dynamics_recorder
-    with atomic_path(out/'dynamics.npz') as tmp: np.savez(tmp, loss=dyn.loss, correct=dyn.correct)
     if cfg.prune:
-        with atomic_path(out/'selection.npz') as tmp:
-            np.savez(tmp, mask=learn.prune_at_epoch.mask, rule=json.dumps(dict(
-                method='kaufmann-one-shot', remove=cfg.prune, keep=cfg.keep, epoch=cfg.prune_epoch, per_class=cfg.per_class, seed=cfg.seed)))
-        if cfg.prune != 'random':
-            with atomic_path(out/'scores'/'loss.npz') as tmp:
-                np.savez(tmp, scores=dyn.loss[cfg.prune_epoch - 1], method='loss', epoch=cfg.prune_epoch - 1,
-                         note='adversarial training loss of each sample in the epoch before pruning')
+        pr = learn.prune_at_epoch
+        Selection(pr.mask, dict(method='prune-at-epoch', remove=cfg.prune, keep=cfg.keep, epoch=cfg.prune_epoch, score=cfg.prune_score,
+                                dynamics=cfg.prune_dynamics, params=pr.params, class_balanced=cfg.class_balanced, seed=cfg.seed,
+                                n_kept=int(pr.mask.sum()), data=data, version=robust_prune.__version__)).save(out/'selection.npz')
+        if pr.scores is not None:
+            Scores(pr.scores, np.arange(len(pr.scores)), scores_meta(cfg.prune_score, data, pr.params, run=out, dynamics=cfg.prune_dynamics,
+                   seed=cfg.seed, epochs=cfg.prune_epoch), label=labels).save(out/'scores'/f'{cfg.prune_score}.npz')
     return epochs
 
 def _summary(epochs:pd.DataFrame):
     "The training summary that goes into metrics.json"
     last = epochs.iloc[-1]
+    value = lambda v: None if v is None or pd.isna(v) else float(v)
     return dict(epochs=len(epochs), steps=int(epochs.steps.sum()), train_seconds=round(float(epochs.train_seconds.sum()), 2),
                 epoch_seconds=round(float(epochs.epoch_seconds.sum()), 2), n_train_last=int(last.n_train),
-                valid_loss=float(last.valid_loss), valid_accuracy=float(last.accuracy),
+                valid_loss=value(last.valid_loss), valid_accuracy=value(last.accuracy),
                 catastrophic_overfitting_epoch=catastrophic_overfitting(epochs))
 
 # %% ../nbs/11_experiments.ipynb #e9c80b1e
+def _selection_for(cfg:RunConfig, train):
+    "The `Selection` that `cfg` names, checked against the training data, or None"
+    if cfg.selection is None: return None
+    sel = Selection.load(cfg.selection)
+    check_fingerprint(sel.rule['data'], train, f"selection {cfg.selection}")
+    return sel
+
 def train_run(cfg:RunConfig, out, quiet:bool=False, cbs=None):
     "Train the run `cfg` into the directory `out` (resuming it if stopped); returns its training summary"
     out = Path(out)
     train, valid = run_data(cfg)
     cfg = resolve(cfg, train.shape, ifnone(cfg.n_classes, train.n_classes))
-    meta = dict(config=asdict(cfg), data=dict(n_train=len(train), n_valid=len(valid), shape=list(train.shape),
+    sel, data = _selection_for(cfg, train), data_record(cfg, train)
+    trained = train if sel is None else train.subset(sel.mask)
+    meta = dict(config=asdict(cfg), data=dict(data, n_train=len(trained), n_valid=len(valid), shape=list(train.shape),
                 n_classes=cfg.n_classes, classes=train.classes), version=robust_prune.__version__)
     if (out/'config.json').exists():
         old = _read_json(out/'config.json')['config']
         if old != asdict(cfg):
             diff = {k: (old.get(k), v) for k, v in asdict(cfg).items() if old.get(k) != v}
-            raise ValueError(f"{out} holds another run (differs in {diff}); choose another output directory")
+            raise InputError(f"{out} holds another run (differs in {diff}); choose another output directory")
+        if sel is not None and not np.array_equal(Selection.load(out/'selection.npz').mask, sel.mask):
+            raise InputError(f"{cfg.selection} has changed since the run in {out} started with it; choose another output directory")
         done = _read_json(out/'metrics.json').get('train') if (out/'metrics.json').exists() else None
         if done: return done
-    else: _write_json(out/'config.json', dict(meta, created=datetime.datetime.now().isoformat(timespec='seconds')))
-    learn = run_learner(cfg, train, valid, checkpoint=out/'checkpoint.pth')
+    else:
+        _write_json(out/'config.json', dict(meta, created=datetime.datetime.now().isoformat(timespec='seconds')))
+        if sel is not None: sel.save(out/'selection.npz')
+    learn = run_learner(cfg, trained, valid, checkpoint=out/'checkpoint.pth', dynamics_folder=out/'dynamics')
     if cbs is not None: learn.add_cbs(cbs)
     if quiet:
         with learn.no_bar(), learn.no_logging(): fit_run(learn, cfg)
     else: fit_run(learn, cfg)
-    summary = _summary(_save_artifacts(learn, cfg, out))
+    summary = _summary(_save_artifacts(learn, cfg, out, data, train.labels))
     _write_json(out/'metrics.json', dict(train=summary, evaluations=[]))
     (out/'checkpoint.pth').unlink(missing_ok=True)
     return summary
+
+# %% ../nbs/11_experiments.ipynb #5d0c0006
+def run_config(run_dir):
+    "The resolved config and the recorded metadata of the run in `run_dir`"
+    run_dir = Path(run_dir)
+    if not (run_dir/'config.json').exists(): raise MissingInput(f"{run_dir} is not a run directory: no config.json")
+    meta = _read_json(run_dir/'config.json')
+    return RunConfig(**meta['config']), meta
+
+def score_run(run_dir, method:str, dynamics:str='adversarial', out=None, **params):
+    "The `method` scores of the training samples of the run in `run_dir` (written to `out` if given)"
+    run_dir = Path(run_dir)
+    cfg, meta = run_config(run_dir)
+    if not (run_dir/'model.pth').exists(): raise InputError(f"{run_dir} is not a finished run: its dynamics are incomplete")
+    check_params(method, params)
+    train, _ = run_data(cfg)
+    data = {k: meta['data'][k] for k in ('name', 'n', 'labels', 'valid', 'split_seed')}
+    check_fingerprint(data, train, f"the run in {run_dir}")
+    if method == 'random':
+        score, source, seed, epochs = random_scores(data['n'], **params), None, params.get('seed', 0), None
+    else:
+        dyn = open_dynamics(run_dir/'dynamics', dynamics)
+        score, source, seed, epochs = score_dynamics(dyn, method, **params), dynamics, cfg.seed, dyn.n_epochs
+    scores = Scores(score, np.arange(data['n']), scores_meta(method, data, params, run=run_dir, dynamics=source, seed=seed,
+                                                             epochs=epochs, trainer=cfg.trainer), label=train.labels)
+    if out is not None: scores.save(out)
+    return scores
 
 # %% ../nbs/11_experiments.ipynb #71ec1f12
 def load_run(run_dir):
     "The resolved config and the trained model of the run in `run_dir`"
     run_dir = Path(run_dir)
-    for f in ('config.json', 'model.pth'):
-        if not (run_dir/f).exists(): raise FileNotFoundError(f"{run_dir} is not a finished run: no {f}")
-    meta = _read_json(run_dir/'config.json')
-    cfg = RunConfig(**meta['config'])
+    cfg, meta = run_config(run_dir)
+    if not (run_dir/'model.pth').exists(): raise MissingInput(f"{run_dir} is not a finished run: no model.pth")
     model = create_model(cfg.arch, cfg.n_classes, tuple(meta['data']['shape']))
     model.load_state_dict(torch.load(run_dir/'model.pth', map_location='cpu'))
     return cfg, model.eval()
@@ -211,14 +289,13 @@ def evaluate_run(run_dir, data:str|None=None, attack:str='pgd', n:int|None=None,
                  bs:int=256, progress:bool=True):
     "Evaluate the run in `run_dir` under `attack` and record the result in its metrics.json"
     run_dir = Path(run_dir)
-    _choice(attack, ATTACKS, 'attack')
     cfg, model = load_run(run_dir)
     ds = held_out(data, cfg) if data is not None else run_data(cfg)[1]
+    if len(ds) == 0:
+        raise InputError(f"the run in {run_dir} has no validation data (valid={cfg.valid}): name the evaluation data (`data`, --data)")
     check_labels(ds.labels, len(ds), cfg.n_classes, f'labels of {data or cfg.data}')
-    eps, norm = ifnone(eps, cfg.eps), ifnone(norm, cfg.norm)
-    if attack == 'pgd' and alpha is None: alpha = eps / PRESETS[preset_name(ds.shape)]['eval_div'] if norm == 'linf' else None
-    rec = evaluate(model, ds, attack, eps=eps, norm=norm, steps=steps, alpha=alpha, restarts=restarts, n=n, seed=seed,
-                   bs=bs, progress=progress)
+    rec = evaluate(model, ds, attack, eps=ifnone(eps, cfg.eps), norm=ifnone(norm, cfg.norm), steps=steps, alpha=alpha,
+                   restarts=restarts, n=n, seed=seed, bs=bs, progress=progress)
     metrics = _read_json(run_dir/'metrics.json') if (run_dir/'metrics.json').exists() else dict(evaluations=[])
     same = lambda r: all(r.get(k) == rec.get(k) for k in _SAME)
     metrics['evaluations'] = [r for r in metrics.get('evaluations', []) if not same(r)] + [rec]
@@ -226,7 +303,7 @@ def evaluate_run(run_dir, data:str|None=None, attack:str='pgd', n:int|None=None,
     return rec
 
 # %% ../nbs/11_experiments.ipynb #5026564a
-DEMO_STRATEGIES = ('random', 'high', 'low', 'high+low')
+DEMO_STRATEGIES = ('random', 'highest', 'lowest', 'both-tails')
 
 def demo_runs(keep:float=0.4, seeds:int=3, strategies=DEMO_STRATEGIES, epochs:int=15, prune_epoch:int=5):
     "The demo's configs by name: full data and each strategy, for each seed"

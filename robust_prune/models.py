@@ -8,6 +8,7 @@ Docs: https://robust-prune.github.io/robust_prune/models.html.md"""
 from __future__ import annotations
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.hook import Hook
+from .data import InputError
 
 # %% auto #0
 __all__ = ['CIFAR10_MEAN', 'CIFAR10_STD', 'ARCHS', 'Normalize', 'mnist_cnn', 'digits_cnn', 'PreActBlock', 'preact_resnet18',
@@ -19,7 +20,7 @@ class Normalize(nn.Module):
     def __init__(self, mean, std):
         super().__init__()
         mean, std = torch.as_tensor(mean, dtype=torch.float32), torch.as_tensor(std, dtype=torch.float32)
-        if (std <= 0).any(): raise ValueError(f"`std` must be positive, got {std.tolist()}")
+        if (std <= 0).any(): raise InputError(f"`std` must be positive, got {std.tolist()}")
         self.register_buffer('mean', mean.reshape(1, -1, 1, 1))
         self.register_buffer('std', std.reshape(1, -1, 1, 1))
     def forward(self, x): return (x - self.mean) / self.std
@@ -79,15 +80,15 @@ ARCHS = {
 
 def create_model(arch:str, n_classes:int=10, shape:tuple=(1, 28, 28), mean=None, std=None):
     "The network `arch` for images of `shape` (C, H, W), with `Normalize` as its first layer when it has statistics"
-    if arch not in ARCHS: raise ValueError(f"`arch` must be one of {tuple(ARCHS)}, got {arch!r}")
+    if arch not in ARCHS: raise InputError(f"`arch` must be one of {tuple(ARCHS)}, got {arch!r}")
     c, h, w = shape
-    if h != w: raise ValueError(f"`shape` must be square images, got {tuple(shape)}")
-    if arch == 'mnist-cnn' and h % 4: raise ValueError(f"'mnist-cnn' needs an image size divisible by 4, got {h}")
+    if h != w: raise InputError(f"`shape` must be square images, got {tuple(shape)}")
+    if arch == 'mnist-cnn' and h % 4: raise InputError(f"'mnist-cnn' needs an image size divisible by 4, got {h}")
     spec = ARCHS[arch]
     mean, std = (mean, std) if mean is not None else (spec['mean'], spec['std'])
     net = spec['builder'](n_classes=n_classes, in_channels=c, size=h)
     if mean is None: return net
-    if len(mean) != c: raise ValueError(f"`mean` needs one value per channel ({c}), got {len(mean)}")
+    if len(mean) != c: raise InputError(f"`mean` needs one value per channel ({c}), got {len(mean)}")
     return nn.Sequential(Normalize(mean, std), net)
 
 # %% ../nbs/01_models.ipynb #6370dde8
@@ -101,7 +102,7 @@ def default_arch(shape:tuple):
 def head(model:nn.Module):
     "The last `nn.Linear` of `model`, its classification head"
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if not linears: raise ValueError(f"`model` has no nn.Linear layer to take features from: {type(model).__name__}")
+    if not linears: raise InputError(f"`model` has no nn.Linear layer to take features from: {type(model).__name__}")
     return linears[-1]
 
 def features(model:nn.Module, x:torch.Tensor):
