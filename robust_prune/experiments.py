@@ -6,7 +6,7 @@ Docs: https://robust-prune.github.io/robust_prune/experiments.html.md"""
 
 # %% ../nbs/11_experiments.ipynb #8edb6b0e
 from __future__ import annotations
-import json, datetime
+import json, datetime, types
 from dataclasses import dataclass, asdict, replace, fields
 from pathlib import Path
 from typing import Literal, Union, get_type_hints, get_args, get_origin
@@ -86,7 +86,7 @@ class RunConfig:
 # %% ../nbs/11_experiments.ipynb #5d0c0002
 def _types(t):
     "The types an annotation admits, `None` left out"
-    return tuple(a for a in get_args(t) if a is not type(None)) if get_origin(t) is Union or type(t).__name__ == 'UnionType' else (t,)
+    return tuple(a for a in get_args(t) if a is not type(None)) if get_origin(t) in (Union, types.UnionType) else (t,)
 
 def config_fields(cls=RunConfig):
     "Name, types, allowed values (of a `Literal`), default and help of each field of the dataclass `cls`"
@@ -245,13 +245,13 @@ def score_run(run_dir, method:str, dynamics:str='adversarial', out=None, **param
     run_dir = Path(run_dir)
     cfg, meta = run_config(run_dir)
     if not (run_dir/'model.pth').exists(): raise InputError(f"{run_dir} is not a finished run: its dynamics are incomplete")
-    check_params(method, params)
     train, _ = run_data(cfg)
     data = {k: meta['data'][k] for k in ('name', 'n', 'labels', 'valid', 'split_seed')}
     check_fingerprint(data, train, f"the run in {run_dir}")
     if method == 'random':
+        check_params(method, params)
         score, source, seed, epochs = random_scores(data['n'], **params), None, params.get('seed', 0), None
-    else:
+    else:   # score_dynamics checks the method and its parameters
         dyn = open_dynamics(run_dir/'dynamics', dynamics)
         score, source, seed, epochs = score_dynamics(dyn, method, **params), dynamics, cfg.seed, dyn.n_epochs
     scores = Scores(score, np.arange(data['n']), scores_meta(method, data, params, run=run_dir, dynamics=source, seed=seed,

@@ -67,7 +67,7 @@ class AdversarialTraining(Callback):
 TRAINERS = ('standard', 'fgsm', 'rs-fgsm', 'pgd', 'trades')
 
 def _pgd_train(model, x, y, eps, alpha=None, steps:int=10, norm:str='linf'):
-    return pgd(model, x, y, eps, ifnone(alpha, default_alpha(eps.flatten() if torch.is_tensor(eps) else eps, steps)), steps=steps, norm=norm)
+    return pgd(model, x, y, eps, ifnone(alpha, default_alpha(eps, steps)), steps=steps, norm=norm)
 
 def train_attack(trainer:str, alpha=None, steps:int=10, norm:str='linf'):
     "The attack `trainer` trains on, as `f(model, x, y, eps)`, or `None` for standard training"
