@@ -1,4 +1,4 @@
-"""FGSM, RS-FGSM and PGD in l_inf and l_2, with a budget that is a number or one value per sample
+"""FGSM, RS-FGSM and PGD in l_inf and l_2, with a budget that is a number or one value per sample; DeepFool margins
 
 Docs: https://robust-prune.github.io/robust_prune/attacks.html.md"""
 
@@ -6,14 +6,15 @@ Docs: https://robust-prune.github.io/robust_prune/attacks.html.md"""
 
 # %% ../nbs/02_attacks.ipynb #03d2ae44
 from __future__ import annotations
+from collections import namedtuple
 from functools import partial
 import torch, torch.nn.functional as F
 from fastcore.basics import ifnone
 from .data import InputError
 
 # %% auto #0
-__all__ = ['NORMS', 'STARTS', 'per_sample', 'init_delta', 'project', 'ascent_step', 'pgd', 'fgsm', 'rs_fgsm', 'default_alpha',
-           'kl_loss', 'trades_attack']
+__all__ = ['NORMS', 'STARTS', 'DeepFool', 'per_sample', 'init_delta', 'project', 'ascent_step', 'pgd', 'fgsm', 'rs_fgsm',
+           'default_alpha', 'kl_loss', 'trades_attack', 'perturbation_size', 'boundary_step', 'deepfool']
 
 # %% ../nbs/02_attacks.ipynb #594100b9
 NORMS = ('linf', 'l2')
@@ -124,4 +125,79 @@ def trades_attack(model, x, y, eps, alpha=None, steps:int=10, norm:str='linf'):
         with torch.no_grad(): p_clean = F.softmax(model(x).float(), dim=1)
         return pgd(model, x, p_clean, eps, ifnone(alpha, default_alpha(eps, steps)), steps=steps, norm=norm,
                    start='normal', loss_fn=kl_loss)
+    finally: model.train(was_training)
+
+# %% ../nbs/02_attacks.ipynb #193ab4b7
+DeepFool = namedtuple('DeepFool', 'x_adv margin flipped')
+
+def perturbation_size(delta:torch.Tensor, norm:str='l2'):
+    "The size in `norm` of each sample's perturbation in `delta`"
+    d = delta.flatten(1)
+    return d.abs().amax(1) if norm == 'linf' else d.norm(dim=1)
+
+def _dual_norm(w:torch.Tensor, norm:str, dims:int=1):
+    "The dual norm (l_1 for l_inf, l_2 for l_2) of `w` over all but its first `dims` dimensions"
+    return w.flatten(dims).norm(p=1 if norm == 'linf' else 2, dim=dims)
+
+def boundary_step(g:torch.Tensor, w:torch.Tensor, norm:str='l2'):
+    "The smallest step (in `norm`) that takes the linear functions g + <w, r> of each sample to 0, and 1e-4 beyond"
+    dual = _dual_norm(w, norm)
+    size = _column((g.abs() + 1e-4) / (dual + 1e-12), w)
+    return size * w / (_column(dual, w) + 1e-12) if norm == 'l2' else size * w.sign()
+
+# %% ../nbs/02_attacks.ipynb #e812cb0c
+def _class_gradients(g:torch.Tensor, x:torch.Tensor):
+    "The gradient with respect to `x` of each column of `g` (B, k), as (k, B, ...): one batched backward pass, or k if the model cannot be vmapped"
+    k = g.shape[1]
+    basis = torch.eye(k, dtype=g.dtype, device=g.device)[:, None, :].expand(k, *g.shape)
+    try: return torch.autograd.grad(g, x, basis, is_grads_batched=True, retain_graph=True)[0]
+    except RuntimeError: return torch.stack([torch.autograd.grad(g[:, j].sum(), x, retain_graph=True)[0] for j in range(k)])
+
+def _check_deepfool(norm, steps, overshoot, candidates, n_classes):
+    if norm not in NORMS: raise InputError(f"`norm` must be one of {NORMS}, got {norm!r}")
+    if int(steps) != steps or steps < 1: raise InputError(f"`steps` must be a whole number >= 1, got {steps}")
+    if overshoot < 0: raise InputError(f"`overshoot` must be >= 0, got {overshoot}")
+    if candidates is not None and (int(candidates) != candidates or not 1 <= candidates < n_classes):
+        raise InputError(f"`candidates` must be a number of classes in 1..{n_classes - 1} (or None for all), got {candidates}")
+
+# %% ../nbs/02_attacks.ipynb #3a4ab381
+def _deepfool(model, x, y, norm, steps, overshoot, candidates):
+    x_adv, n = x.clone(), len(x)
+    flipped = torch.zeros(n, dtype=torch.bool, device=x.device)
+    first_estimate = torch.zeros(n, dtype=x.dtype, device=x.device)
+    active = torch.arange(n, device=x.device)
+    for step in range(steps + 1):
+        xa = x_adv[active].requires_grad_(True)
+        logits = model(xa)
+        pred, ya = logits.argmax(1), y[active]
+        if step == 0:
+            _check_deepfool(norm, steps, overshoot, candidates, logits.shape[1])
+            right, going = pred == y, torch.ones(n, dtype=torch.bool, device=x.device)
+            others = logits.detach().scatter(1, y[:, None], float('-inf')).topk(candidates or logits.shape[1] - 1, dim=1).indices
+        else: going = (pred == ya) == right[active]    # not yet across the boundary
+        flipped[active[~going]] = True
+        if step == steps or not going.any(): break
+        # leave the class the sample is in (the label, or for a misclassified sample its predicted class) for the nearest target
+        src = torch.where(right[active], ya, pred)
+        dst = torch.where(right[active, None], others[active], ya[:, None])
+        g = logits.gather(1, dst) - logits.gather(1, src[:, None])
+        w = _class_gradients(g, xa)[:, going]                          # (k, b, ...)
+        g, active = g.detach()[going], active[going]
+        dist = g.abs().T / (_dual_norm(w, norm, 2) + 1e-12)           # (k, b): linearised distance to each boundary
+        nearest, pick = dist.argmin(0), torch.arange(len(active), device=x.device)
+        if step == 0: first_estimate[active] = dist[nearest, pick]
+        x_adv[active] = (x_adv[active] + (1 + overshoot) * boundary_step(g[pick, nearest], w[nearest, pick], norm)).clamp(0, 1)
+    size = perturbation_size(x_adv - x, norm)
+    size = torch.where(flipped, size, torch.maximum(size, first_estimate))
+    return DeepFool(x_adv.detach(), torch.where(right, size, -size), flipped)
+
+def deepfool(model, x:torch.Tensor, y:torch.Tensor,
+             norm:str='l2', # 'l2' or 'linf': the norm of the margin
+             steps:int=50, # at most this many linearisations per sample
+             overshoot:float=0.02, # each step goes (1 + overshoot) times as far as the linearised boundary
+             candidates:int|None=None): # the k highest-scoring other classes only (None: all)
+    "DeepFool (Moosavi-Dezfooli et al.), batched: `(x_adv, margin, flipped)`, the margin negative for misclassified samples"
+    was_training = model.training
+    model.eval()
+    try: return _deepfool(model, x.detach(), y.to(x.device), norm, steps, overshoot, candidates)
     finally: model.train(was_training)

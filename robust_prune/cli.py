@@ -1,4 +1,4 @@
-"""`robust-prune demo`, `train`, `score`, `select` and `evaluate`
+"""`robust-prune demo`, `train`, `score`, `select`, `embed`, `extrapolate` and `evaluate`
 
 Docs: https://robust-prune.github.io/robust_prune/cli.html.md"""
 
@@ -11,10 +11,12 @@ from pathlib import Path
 import numpy as np
 from .data import InputError
 from .attacks import NORMS
-from .scores import SOURCES, SCORE_METHODS, Scores
+from .scores import SOURCES, SCORE_METHODS, Scores, method_params
 from .select import REMOVE, select
+from .extrapolate import EMB_DTYPES, METHODS, METRICS, INDEXES, WEIGHTS, meta_path
 from .evaluate import ATTACKS
-from .experiments import RunConfig, config_fields, train_run, score_run, evaluate_run, demo
+from .experiments import (RunConfig, config_fields, train_run, score_run, margin_run, evaluate_run, demo,
+                                      embed_data, extrapolate_files)
 
 # %% auto #0
 __all__ = ['COMMANDS', 'add_config_options', 'main']
@@ -41,6 +43,8 @@ def add_config_options(p:argparse.ArgumentParser, cls=RunConfig):
             p.add_argument(opt, default=default, help=text + ('' if default is None else ' (default: %(default)s)'), **kind)
 
 # %% ../nbs/12_cli.ipynb #8d4cf492
+def _k_or_auto(s:str): return s if s == 'auto' else int(s)
+
 def _parser():
     p = _Parser(prog='robust-prune', description='Data pruning for adversarial training.')
     sub = p.add_subparsers(dest='command', required=True, parser_class=_Parser)
@@ -56,14 +60,22 @@ def _parser():
     add_config_options(t)
     t.add_argument('--out', required=True, help='run directory')
 
-    s = sub.add_parser('score', help="score the training samples of a finished run, from its recorded dynamics or at random")
-    s.add_argument('run_dir')
-    s.add_argument('--method', choices=SCORE_METHODS, required=True, help='du, fp, el2n, forgetting, aum, the loss at an epoch, or random')
+    s = sub.add_parser('score', help="score the training samples of a finished run, from its recorded dynamics, at random, or by their margins under its model")
+    s.add_argument('run_dir', help='a run directory; for --method margin also a TorchScript model file (with --data) or robustbench:NAME[:DATASET[:THREAT]]')
+    s.add_argument('--method', choices=SCORE_METHODS, required=True, help='du, fp, el2n, forgetting, aum, the loss at an epoch, random, or the DeepFool margin (PUMA)')
     s.add_argument('--dynamics', choices=SOURCES, default='adversarial', help='which recorded dynamics to score (default: %(default)s)')
     s.add_argument('--window', type=int, help="du: the window of epochs (default: 10)")
     s.add_argument('--first', type=int, help='el2n: the number of epochs averaged from the start (default: the first 10 %%)')
     s.add_argument('--epoch', type=int, help='loss: the epoch, from 0, or negative from the end (default: the last)')
     s.add_argument('--seed', type=int, help='random: the seed (default: 0)')
+    s.add_argument('--norm', choices=NORMS, help="margin: DeepFool's norm, that of training (default: l2)")
+    s.add_argument('--steps', type=int, help='margin: at most this many DeepFool steps (default: 50)')
+    s.add_argument('--overshoot', type=float, help='margin: DeepFool overshoot (default: 0.02)')
+    s.add_argument('--candidates', type=int, help='margin: only the K highest-scoring other classes (default: all)')
+    s.add_argument('--data', help="margin: the data whose training samples are scored (default: the run's own; required for a model file)")
+    s.add_argument('--valid', type=_number_or_text, help="margin, with --data: its validation split, as for train --valid")
+    s.add_argument('--split-seed', type=int, default=0, help='margin, with --data: seed of the validation split (default: %(default)s)')
+    s.add_argument('--bs', type=int, default=256, help='margin: batch size (default: %(default)s)')
     s.add_argument('--out', required=True, help='the scores file to write (.npz)')
 
     c = sub.add_parser('select', help='choose the samples to keep from a scores file')
@@ -86,6 +98,31 @@ def _parser():
     e.add_argument('--alpha', type=float, help='PGD step (default: 2.5 eps / steps)')
     e.add_argument('--seed', type=int, default=0)
     e.add_argument('--bs', type=int, default=256)
+
+    m = sub.add_parser('embed', help='embed the images of a dataset into a memory-mappable .npy, one vector per sample id, for extrapolation')
+    m.add_argument('--embedder', required=True, help="model:RUN_DIR (the run's penultimate features), pixels-pca[:DIM], timm:NAME[:WEIGHTS] (a local file; 'random' for none) or torchscript:PATH")
+    m.add_argument('--data', help="the images: a data spec, or run:RUN_DIR for a run's training data (default, for model:RUN_DIR: that run's)")
+    m.add_argument('--fit', help='pixels-pca: the images the PCA is fitted on, the source of an extrapolation (default: --data)')
+    m.add_argument('--size', type=int, help="timm, torchscript: the side images are resized to (default: timm's pretrained size; 224)")
+    m.add_argument('--dtype', choices=EMB_DTYPES, default='float16', help='(default: %(default)s)')
+    m.add_argument('--bs', type=int, default=256, help='(default: %(default)s)')
+    m.add_argument('--out', required=True, help='the embeddings to write (.npy, with its .meta.npz)')
+
+    x = sub.add_parser('extrapolate', help='extrapolate a scores file to unscored images by their nearest scored neighbours; without --dest-emb, only estimate how well')
+    x.add_argument('--source-scores', required=True, help='a scores file (robust-prune score)')
+    x.add_argument('--source-emb', required=True, help='the embeddings of the scored samples (robust-prune embed)')
+    x.add_argument('--dest-emb', help='the embeddings of the samples to score, by the same embedder (none: print the cross-validated estimate only)')
+    x.add_argument('--method', choices=METHODS, default='knn', help='the k-NN mean, the learned extrapolator, or whichever cross-validates better (default: %(default)s)')
+    x.add_argument('--k', type=_k_or_auto, default=12, help="neighbours, or 'auto': the best of 1, 3, 6, 12, 25, 50 by cross-validation (default: %(default)s)")
+    x.add_argument('--metric', choices=METRICS, default='l2', help='(default: %(default)s)')
+    x.add_argument('--index', choices=INDEXES, default='flat', help='exact search, or an inverted file for large sources (default: %(default)s)')
+    x.add_argument('--weights', choices=WEIGHTS, default='uniform', help='plain mean, or weighted by 1 / distance (default: %(default)s)')
+    x.add_argument('--nlist', type=int, help='ivf: cells (default: 4 sqrt(n))')
+    x.add_argument('--nprobe', type=int, help='ivf: cells searched (default: nlist / 8)')
+    x.add_argument('--folds', type=int, default=5, help='cross-validation folds (default: %(default)s)')
+    x.add_argument('--run', help='regress, auto: the run whose model describes each image (default: the run the scores file names)')
+    x.add_argument('--dest-data', help='regress, auto: the destination images, a data spec or run:RUN_DIR')
+    x.add_argument('--out', help='the scores file to write (.npz); needed with --dest-emb')
     return p
 
 # %% ../nbs/12_cli.ipynb #bd046f2d
@@ -105,8 +142,19 @@ def _train(a):
     if s['catastrophic_overfitting_epoch'] is not None:
         print(f"warning: catastrophic overfitting at epoch {s['catastrophic_overfitting_epoch']}: the PGD probe accuracy collapsed")
 
+_SCORE_PARAMS = tuple(dict.fromkeys(p for m in SCORE_METHODS for p in method_params(m)))   # window, first, epoch, seed, norm, ...
+
+def _margins(a, params):
+    s = margin_run(a.run_dir, a.data, a.valid, a.split_seed, out=a.out, bs=a.bs, **params)
+    m = s.meta
+    print(f"wrote {a.out}: DeepFool {m['params']['norm']} margins of the {len(s)} training samples of {m['data']['name']} under "
+          f"{a.run_dir}; {m['flipped']:.1%} flipped within {m['params']['steps']} steps ({m['unflipped']} not: lower bounds), "
+          f"{(s.score <= 0).sum()} misclassified; median margin {np.median(s.score):.4g}")
+
 def _score(a):
-    params = {k: getattr(a, k) for k in ('window', 'first', 'epoch', 'seed') if getattr(a, k) is not None}
+    params = {k: getattr(a, k) for k in _SCORE_PARAMS if getattr(a, k) is not None}
+    if a.method == 'margin': return _margins(a, params)
+    if a.data is not None or a.valid is not None: raise InputError(f"--data and --valid choose the data of --method margin; {a.method} scores the run's own training data")
     s = score_run(a.run_dir, a.method, a.dynamics, out=a.out, **params)
     m, finite = s.meta, np.isfinite(s.score)
     source = f"the {m['dynamics']} dynamics of {m['epochs']} epochs" if m['dynamics'] else f"seed {m['seed']}"
@@ -135,8 +183,21 @@ def _demo(a):
     print(shown.to_string())
     print(f"\nwrote {a.out}/table.csv, {a.out}/results.csv and the interactive {a.out}/figure.html")
 
+def _embed(a):
+    e = embed_data(a.embedder, a.out, a.data, a.fit, a.size, a.bs, a.dtype)
+    print(f"wrote {a.out}: {len(e)} × {e.dim} {a.dtype} vectors of {e.meta['data']['name']} by {e.meta['embedder']} (and {meta_path(a.out).name})")
+
+def _extrapolate(a):
+    if a.dest_emb is not None and a.out is None: raise InputError("name the scores file to write (--out) for the extrapolated scores")
+    s = extrapolate_files(a.source_scores, a.source_emb, a.dest_emb, a.out, a.method, a.k, a.metric, a.index, a.weights, a.nlist,
+                          a.nprobe, a.folds, a.run, a.dest_data)
+    if a.dest_emb is None: return
+    x = s.meta['extrapolated']
+    print(f"wrote {a.out}: {s.meta['method']} scores of the {len(s)} samples of {s.meta['data']['name']}, {x['n_extrapolated']} of them "
+          f"extrapolated from {x['n_source']} scored source samples by {x['method']} (k = {x['k']}, {x['metric']}, {x['index']})")
+
 # %% ../nbs/12_cli.ipynb #985aed08
-COMMANDS = dict(demo=_demo, train=_train, score=_score, select=_select, evaluate=_evaluate)
+COMMANDS = dict(demo=_demo, train=_train, score=_score, select=_select, embed=_embed, extrapolate=_extrapolate, evaluate=_evaluate)
 
 def main(argv=None):
     "The `robust-prune` command: an `InputError` ends it with one line and status 2, any other error with its traceback"

@@ -74,7 +74,9 @@ def evaluate(model, ds:ArrayDataset,
     elif attack == 'pgd':
         alpha = ifnone(alpha, default_alpha(eps, steps))
         atk = lambda m, x, y: pgd(m, x, y, eps, alpha, steps=steps, norm=norm, restarts=restarts, early_stop=True)
-        acc = accuracy_under(model, ds, atk, n, seed, bs, progress)
+        with torch.random.fork_rng(devices=[torch.cuda.current_device()] if torch.cuda.is_available() else []):
+            torch.manual_seed(seed)   # the random starts too: the same record from the same model, every time
+            acc = accuracy_under(model, ds, atk, n, seed, bs, progress)
         rec.update(norm=norm, eps=eps, steps=steps, alpha=alpha, restarts=restarts)
     else:
         acc = _autoattack(model, ds, pos, eps, norm, bs, seed, progress)

@@ -14,22 +14,27 @@ import numpy as np, pandas as pd, torch
 from fastcore.basics import ifnone
 from fastcore.docments import docments
 from fastprogress.fastprogress import progress_bar
+from fastai.torch_core import default_device
 import robust_prune
-from .data import (InputError, MissingInput, load_splits, load_dataset, parse_spec, dataloaders, atomic_path,
+from .data import (InputError, MissingInput, ArrayDataset, load_splits, load_dataset, parse_spec, dataloaders, atomic_path,
                                check_labels, fingerprint, check_fingerprint, TORCHVISION_DATASETS)
 from .models import create_model, ARCHS
 from .attacks import NORMS
 from .scores import (SOURCES, DYNAMICS_SCORES, Scores, scores_meta, open_dynamics, score_dynamics,
-                                 random_scores, check_params)
-from .select import REMOVE, Selection
-from .train import (robust_learner, PruneAtEpoch, Checkpoint, TRAINERS, OPTIMIZERS, AUGMENTS,
+                                 random_scores, check_params, margin_scores, MODEL_SCORES)
+from .select import REMOVE, Selection, puma_eps
+from .train import (robust_learner, train_attack, PruneAtEpoch, Checkpoint, TRAINERS, OPTIMIZERS, AUGMENTS,
                                 catastrophic_overfitting, dynamics_sources)
+from .extrapolate import (Embeddings, embed, model_embedder, pixel_pca, timm_embedder, torchscript_embedder,
+                                      self_features, extrapolate, estimate)
 from .evaluate import evaluate
 
 # %% auto #0
-__all__ = ['PRESETS', 'SCHEDULES', 'RECORD', 'DEMO_STRATEGIES', 'preset_name', 'RunConfig', 'config_fields', 'prune_callback',
-           'check', 'resolve', 'run_data', 'data_record', 'run_learner', 'fit_run', 'train_run', 'run_config',
-           'score_run', 'load_run', 'held_out', 'evaluate_run', 'demo_runs', 'demo_table', 'demo_figure', 'demo']
+__all__ = ['PRESETS', 'SCHEDULES', 'RECORD', 'EMBEDDER_KINDS', 'DEMO_STRATEGIES', 'preset_name', 'RunConfig', 'config_fields',
+           'prune_callback', 'check', 'resolve', 'run_data', 'data_record', 'run_learner', 'fit_run', 'train_run',
+           'run_config', 'score_run', 'load_run', 'held_out', 'evaluate_run', 'load_model', 'margin_run', 'dataset_for',
+           'embedder_for', 'embed_data', 'run_self_features', 'extrapolate_files', 'demo_runs', 'demo_table',
+           'demo_figure', 'demo']
 
 # %% ../nbs/11_experiments.ipynb #ac5e2c50
 PRESETS = {
@@ -57,6 +62,7 @@ class RunConfig:
     arch:Literal[tuple(ARCHS)]|None=None         # network (default: the preset's)
     trainer:Literal[TRAINERS]='rs-fgsm'          # how training attacks its inputs ('standard': not at all)
     eps:float|None=None                          # attack budget in training (default: the preset's, e.g. 0.3 for MNIST, 8/255 for CIFAR-10)
+    eps_from:str|None=None                       # a margins file (robust-prune score --method margin): each sample's budget by PUMA's rule, eps the largest
     alpha:float|None=None                        # attack step in training (default: the trainer's: 1.25 eps for rs-fgsm, 2.5 eps / steps for pgd and trades)
     steps:int=10                                 # attack steps, for the pgd and trades trainers
     beta:float=6.0                               # TRADES's weight of the KL term; 6 is the TRADES paper's CIFAR-10 value
@@ -116,6 +122,7 @@ def check(cfg:RunConfig):
     for name, low in [('eps', 0), ('beta', 0), ('probe', 0)]:
         if getattr(cfg, name) < low: raise InputError(f"`{name}` must be >= {low}, got {getattr(cfg, name)}")
     if cfg.lr_max <= 0: raise InputError(f"`lr_max` must be > 0, got {cfg.lr_max}")
+    if cfg.eps_from is not None and cfg.trainer == 'standard': raise InputError("`eps_from` sets attack budgets: it needs a `trainer` that attacks, not 'standard'")
     if cfg.prune is None:
         if cfg.keep is not None: raise InputError(f"`keep`={cfg.keep} needs a pruning strategy `prune`")
         return cfg
@@ -152,16 +159,16 @@ def data_record(cfg:RunConfig, train):
     "What scores, selections and configs record of a run's training data: its fingerprint and how it was split off"
     return dict(fingerprint(train), valid=cfg.valid, split_seed=cfg.split_seed)
 
-def run_learner(cfg:RunConfig, train, valid, checkpoint=None, dynamics_folder=None):
-    "The learner of the resolved `cfg`, seeded, with pruning, checkpoints and a dynamics folder when asked for"
+def run_learner(cfg:RunConfig, train, valid, checkpoint=None, dynamics_folder=None, eps=None):
+    "The learner of the resolved `cfg`, seeded, with pruning, checkpoints and a dynamics folder when asked for; `eps`: one budget per id instead of `cfg.eps`"
     torch.manual_seed(cfg.seed)
     dls = dataloaders(train, valid, bs=cfg.bs, seed=cfg.seed)
     model = create_model(cfg.arch, cfg.n_classes, train.shape)
     cbs = [prune_callback(cfg)] if cfg.prune else []
     if checkpoint is not None: cbs.append(Checkpoint(checkpoint))
-    return robust_learner(dls, model, cfg.trainer, eps=cfg.eps, alpha=cfg.alpha, steps=cfg.steps, norm=cfg.norm, beta=cfg.beta,
+    return robust_learner(dls, model, cfg.trainer, eps=ifnone(eps, cfg.eps), alpha=cfg.alpha, steps=cfg.steps, norm=cfg.norm, beta=cfg.beta,
                           opt=cfg.opt, augment=cfg.augment, amp=cfg.amp, record=cfg.record_dynamics, dynamics_folder=dynamics_folder,
-                          dynamics_dtype=cfg.dynamics_dtype, probe=cfg.probe, cbs=cbs)
+                          dynamics_dtype=cfg.dynamics_dtype, probe=cfg.probe, probe_eps=cfg.eps, cbs=cbs)
 
 def fit_run(learn, cfg:RunConfig):
     "Fit `learn` with the schedule of `cfg`"
@@ -201,28 +208,44 @@ def _selection_for(cfg:RunConfig, train):
     check_fingerprint(sel.rule['data'], train, f"selection {cfg.selection}")
     return sel
 
+def _eps_for(cfg:RunConfig, train):
+    "One budget per sample id by PUMA's rule from the margins file `cfg.eps_from`, checked against the training data; or None"
+    if cfg.eps_from is None: return None
+    m = Scores.load(cfg.eps_from)
+    what = f"margins file {cfg.eps_from}"
+    if m.meta['method'] != 'margin': raise InputError(f"{what} holds {m.meta['method']} scores, not margins (robust-prune score --method margin)")
+    check_fingerprint(m.meta['data'], train, what)
+    if len(m) != m.n_ids: raise InputError(f"{what} has margins for {len(m)} of the {m.n_ids} samples; every sample needs one")
+    if m.meta['params'].get('norm') != cfg.norm:
+        raise InputError(f"{what} holds {m.meta['params'].get('norm')} margins; training attacks in {cfg.norm}: score with --norm {cfg.norm}")
+    return puma_eps(m.by_id(), cfg.eps, None if m.lower_bound is None else m.by_id(m.lower_bound, fill=False)).astype(np.float32)
+
 def train_run(cfg:RunConfig, out, quiet:bool=False, cbs=None):
     "Train the run `cfg` into the directory `out` (resuming it if stopped); returns its training summary"
     out = Path(out)
     train, valid = run_data(cfg)
     cfg = resolve(cfg, train.shape, ifnone(cfg.n_classes, train.n_classes))
-    sel, data = _selection_for(cfg, train), data_record(cfg, train)
+    sel, data, eps = _selection_for(cfg, train), data_record(cfg, train), _eps_for(cfg, train)
     trained = train if sel is None else train.subset(sel.mask)
     meta = dict(config=asdict(cfg), data=dict(data, n_train=len(trained), n_valid=len(valid), shape=list(train.shape),
                 n_classes=cfg.n_classes, classes=train.classes), version=robust_prune.__version__)
     if (out/'config.json').exists():
         old = _read_json(out/'config.json')['config']
-        if old != asdict(cfg):
-            diff = {k: (old.get(k), v) for k, v in asdict(cfg).items() if old.get(k) != v}
+        diff = {k: (old.get(k), v) for k, v in asdict(cfg).items() if old.get(k) != v}   # a field added since counts at its default
+        if diff:
             raise InputError(f"{out} holds another run (differs in {diff}); choose another output directory")
         if sel is not None and not np.array_equal(Selection.load(out/'selection.npz').mask, sel.mask):
             raise InputError(f"{cfg.selection} has changed since the run in {out} started with it; choose another output directory")
+        if eps is not None and not np.array_equal(np.load(out/'eps.npy'), eps):
+            raise InputError(f"{cfg.eps_from} has changed since the run in {out} started with it; choose another output directory")
         done = _read_json(out/'metrics.json').get('train') if (out/'metrics.json').exists() else None
         if done: return done
     else:
         _write_json(out/'config.json', dict(meta, created=datetime.datetime.now().isoformat(timespec='seconds')))
         if sel is not None: sel.save(out/'selection.npz')
-    learn = run_learner(cfg, trained, valid, checkpoint=out/'checkpoint.pth', dynamics_folder=out/'dynamics')
+        if eps is not None:
+            with atomic_path(out/'eps.npy') as tmp: np.save(tmp, eps)
+    learn = run_learner(cfg, trained, valid, checkpoint=out/'checkpoint.pth', dynamics_folder=out/'dynamics', eps=eps)
     if cbs is not None: learn.add_cbs(cbs)
     if quiet:
         with learn.no_bar(), learn.no_logging(): fit_run(learn, cfg)
@@ -248,6 +271,7 @@ def score_run(run_dir, method:str, dynamics:str='adversarial', out=None, **param
     train, _ = run_data(cfg)
     data = {k: meta['data'][k] for k in ('name', 'n', 'labels', 'valid', 'split_seed')}
     check_fingerprint(data, train, f"the run in {run_dir}")
+    if method in MODEL_SCORES: return margin_run(run_dir, out=out, **params)
     if method == 'random':
         check_params(method, params)
         score, source, seed, epochs = random_scores(data['n'], **params), None, params.get('seed', 0), None
@@ -301,6 +325,100 @@ def evaluate_run(run_dir, data:str|None=None, attack:str='pgd', n:int|None=None,
     metrics['evaluations'] = [r for r in metrics.get('evaluations', []) if not same(r)] + [rec]
     _write_json(run_dir/'metrics.json', metrics)
     return rec
+
+# %% ../nbs/11_experiments.ipynb #1af1e491
+def load_model(source):
+    "The model of `source` in eval mode and the run's config (None for a file): a run directory, a TorchScript file or robustbench:NAME[:DATASET[:THREAT]]"
+    s = str(source)
+    if s.startswith('robustbench:'):
+        try: from robustbench.utils import load_model as robustbench_model
+        except ImportError: raise InputError(f"{s} needs the optional package robustbench (pip install git+https://github.com/RobustBench/robustbench)") from None
+        name, dataset, threat = (s.split(':')[1:] + ['cifar10', 'Linf'])[:3]
+        return robustbench_model(name, dataset=dataset, threat_model=threat).eval(), None
+    path = Path(source)
+    if path.is_dir():
+        cfg, model = load_run(path)
+        return model, cfg
+    if not path.exists(): raise MissingInput(f"no run directory or model file at {path}")
+    try: return torch.jit.load(path, map_location='cpu').eval(), None
+    except Exception as e:
+        raise InputError(f"{path} is not a model file that loads (a TorchScript file, torch.jit.save): {str(e).strip().splitlines()[0][:200]}") from None
+
+def margin_run(source, data:str|None=None, valid:int|float|str|None=None, split_seed:int=0, out=None, bs:int=256,
+               progress:bool=True, **params):
+    "PUMA's margins (DeepFool `params`) of the training samples of `data` (default: the run's own) under the model of `source`"
+    check_params('margin', params)
+    model, cfg = load_model(source)
+    if data is None:
+        if valid is not None or split_seed != 0: raise InputError("`valid` and `split_seed` say how to split `data`: name the data too (--data)")
+        if cfg is None: raise InputError(f"{source} is a model file, not a run: name the data to score (`data`, --data)")
+    else: cfg = RunConfig(data, valid=valid, split_seed=split_seed)
+    train, _ = run_data(cfg)
+    scores = margin_scores(model.to(default_device()), train, bs=bs, progress=progress, data=data_record(cfg, train), run=str(source), **params)
+    if out is not None: scores.save(out)
+    return scores
+
+# %% ../nbs/11_experiments.ipynb #b1e70002
+EMBEDDER_KINDS = ('model', 'pixels-pca', 'timm', 'torchscript')
+
+def dataset_for(spec:str):
+    "The dataset `spec` names: a data spec, or 'run:RUN_DIR', the training data of that run"
+    if str(spec).startswith('run:'): return run_data(run_config(spec[4:])[0])[0]
+    return load_dataset(spec)
+
+def embedder_for(spec:str, fit:ArrayDataset|None=None, size=None, progress:bool=True):
+    "The embedder that `spec` names (see the table); `fit` is the data a PCA is fitted on"
+    kind, _, arg = str(spec).partition(':')
+    if kind not in EMBEDDER_KINDS:
+        raise InputError(f"embedder {spec!r} must be one of 'model:RUN_DIR', 'pixels-pca[:DIM]', 'timm:NAME[:WEIGHTS]', 'torchscript:PATH'")
+    if kind == 'model': return model_embedder(load_run(arg)[1], f'model:{Path(arg).resolve()}')   # one spec for one run, however it is written
+    if kind == 'pixels-pca':
+        if arg and not arg.isdigit(): raise InputError(f"embedder {spec!r}: the PCA dimension must be a positive integer")
+        return pixel_pca(fit, int(arg or 64), progress=progress)
+    if kind == 'timm':
+        name, _, weights = arg.partition(':')
+        return timm_embedder(name, weights or None, size)
+    return torchscript_embedder(arg, size or 224)
+
+def embed_data(embedder:str, out, data:str|None=None, fit:str|None=None, size=None, bs:int=256, dtype:str='float16',
+               device=None, progress:bool=True):
+    "Embed the images of `data` (default: a `model:RUN_DIR` embedder's training data) into the `.npy` at `out`"
+    if data is None:
+        if not str(embedder).startswith('model:'): raise InputError(f"name the data to embed (`data`, --data) for the embedder {embedder!r}")
+        data = f"run:{embedder[6:]}"
+    ds = dataset_for(data)
+    emb = embedder_for(embedder, dataset_for(fit) if fit else ds, size, progress)
+    return embed(emb, ds, out, bs=bs, dtype=dtype, device=device, progress=progress)
+
+# %% ../nbs/11_experiments.ipynb #b1e70004
+def run_self_features(run_dir, ds:ArrayDataset, progress:bool=True):
+    "`self_features` of the images of `ds` from the model of the run in `run_dir`, under the attack it trained with"
+    cfg, model = load_run(run_dir)
+    attack = train_attack(cfg.trainer, cfg.alpha, cfg.steps, cfg.norm)
+    return self_features(model, ds, attack, cfg.eps, seed=cfg.seed, progress=progress)
+
+def extrapolate_files(source_scores, source_emb, dest_emb=None, out=None, method:str='knn', k:int|str=12, metric:str='l2',
+                      index:str='flat', weights:str='uniform', nlist:int|None=None, nprobe:int|None=None, folds:int=5,
+                      run=None, dest_data:str|None=None, progress:bool=True, report=print):
+    "Extrapolate the scores file `source_scores` to the samples of `dest_emb`, written to `out`; with no `dest_emb`, only estimate"
+    scores, source = Scores.load(source_scores), Embeddings.load(source_emb)
+    dest = None if dest_emb is None else Embeddings.load(dest_emb)
+    own = {}
+    if method != 'knn':
+        run = run or scores.meta.get('run')
+        if run is None: raise InputError(f"`method`={method!r} needs the run whose model describes the images (`run`, --run)")
+        if dest is not None and dest_data is None: raise InputError(f"`method`={method!r} needs the destination images (`dest_data`, --dest-data)")
+        src_ds = dataset_for(f'run:{run}')
+        check_fingerprint(scores.meta['data'], src_ds, f"the training data of {run}")
+        own['source_own'] = run_self_features(run, src_ds, progress)
+        if dest is not None:
+            dst_ds = dataset_for(dest_data)
+            check_fingerprint(dest.meta['data'], dst_ds, f"the destination embeddings {dest_emb}")
+            own['dest_own'] = run_self_features(run, dst_ds, progress)
+    if dest is None: return estimate(scores, source, method, k, metric, weights, own.get('source_own'), folds=folds, report=report)
+    res = extrapolate(scores, source, dest, method, k, metric, index, weights, nlist, nprobe, folds=folds, progress=progress, report=report, **own)
+    if out is not None: res.save(out)
+    return res
 
 # %% ../nbs/11_experiments.ipynb #5026564a
 DEMO_STRATEGIES = ('random', 'highest', 'lowest', 'both-tails')

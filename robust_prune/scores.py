@@ -1,4 +1,4 @@
-"""Importance scores from training dynamics (Dynamic Uncertainty, Frequency Pruning, EL2N, forgetting, AUM, loss) and at random, the dynamics they are computed from, and the scores file that every later stage reads and writes
+"""Importance scores from training dynamics (Dynamic Uncertainty, Frequency Pruning, EL2N, forgetting, AUM, loss) at random, and margins to the decision boundary (PUMA), the dynamics they are computed from, and the scores file that every later stage reads and writes
 
 Docs: https://robust-prune.github.io/robust_prune/scores.html.md"""
 
@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch
 import robust_prune
-from .data import InputError, MissingInput, atomic_path, read_npz
+from fastprogress.fastprogress import progress_bar
+from .data import InputError, MissingInput, atomic_path, read_npz, to_float, fingerprint
+from .attacks import deepfool
 
 # %% auto #0
-__all__ = ['DYNAMICS_FIELDS', 'SOURCES', 'DYNAMICS_SCORES', 'SCORE_METHODS', 'dynamics_fields', 'Dynamics', 'dynamics_file',
-           'dynamics_arrays', 'write_dynamics_meta', 'open_dynamics', 'dynamic_uncertainty', 'frequency_score',
-           'el2n_score', 'forgetting_events', 'area_under_margin', 'loss_at', 'random_scores', 'method_params',
-           'check_params', 'score_dynamics', 'scores_meta', 'Scores']
+__all__ = ['DYNAMICS_FIELDS', 'SOURCES', 'DYNAMICS_SCORES', 'MODEL_SCORES', 'SCORE_METHODS', 'dynamics_fields', 'Dynamics',
+           'dynamics_file', 'dynamics_arrays', 'write_dynamics_meta', 'open_dynamics', 'dynamic_uncertainty',
+           'frequency_score', 'el2n_score', 'forgetting_events', 'area_under_margin', 'loss_at', 'random_scores',
+           'method_params', 'check_params', 'score_dynamics', 'scores_meta', 'Scores', 'margin_scores']
 
 # %% ../nbs/03_scores.ipynb #3c0a0008
 DYNAMICS_FIELDS = ('loss', 'correct', 'el2n', 'margin')
@@ -160,7 +162,8 @@ def loss_at(loss:np.ndarray, epoch:int=-1):
 # %% ../nbs/03_scores.ipynb #3c0a0026
 DYNAMICS_SCORES = dict(du=('prob', dynamic_uncertainty), fp=('prob', frequency_score), el2n=('el2n', el2n_score),
                        forgetting=('correct', forgetting_events), aum=('margin', area_under_margin), loss=('loss', loss_at))
-SCORE_METHODS = tuple(DYNAMICS_SCORES) + ('random',)
+MODEL_SCORES = dict(margin=deepfool)   # scores measured on a trained model: method -> function(model, x, y, **params)
+SCORE_METHODS = tuple(DYNAMICS_SCORES) + ('random',) + tuple(MODEL_SCORES)
 
 def random_scores(n:int, seed:int=0):
     "`n` uniform random scores, fixed by `seed`"
@@ -169,6 +172,7 @@ def random_scores(n:int, seed:int=0):
 def method_params(method:str):
     "The names of the parameters of scoring `method`"
     if method not in SCORE_METHODS: raise InputError(f"`method` must be one of {SCORE_METHODS}, got {method!r}")
+    if method in MODEL_SCORES: return tuple(inspect.signature(MODEL_SCORES[method]).parameters)[3:]
     return tuple(inspect.signature(random_scores if method == 'random' else DYNAMICS_SCORES[method][1]).parameters)[1:]
 
 def check_params(method:str, params:dict):
@@ -197,6 +201,7 @@ class Scores:
     index:np.ndarray
     meta:dict
     label:np.ndarray|None=None
+    lower_bound:np.ndarray|None=None   # True where the score is only a lower bound
 
     def __post_init__(self):
         self.score, self.index = np.asarray(self.score, dtype=np.float64), np.asarray(self.index)
@@ -215,6 +220,10 @@ class Scores:
         if self.label is not None:
             self.label = np.asarray(self.label, dtype=np.int64)
             if self.label.shape != self.score.shape: raise InputError(f"`label` must have one class per score ({len(self.score)}), got {self.label.shape}")
+        if self.lower_bound is not None:
+            self.lower_bound = np.asarray(self.lower_bound)
+            if self.lower_bound.dtype != bool or self.lower_bound.shape != self.score.shape:
+                raise InputError(f"`lower_bound` must be one boolean per score ({len(self.score)}), got {self.lower_bound.dtype} {self.lower_bound.shape}")
 
     @property
     def n_ids(self): return self.meta['data']['n']
@@ -224,16 +233,18 @@ class Scores:
         return (f"Scores({m['method']}{' ' + str(m['params']) if m['params'] else ''}, {len(self)} of {self.n_ids} ids of "
                 f"{m['data']['name']}{', ' + m['dynamics'] + ' dynamics' if m.get('dynamics') else ''})")
 
-    def by_id(self, values=None):
-        "`values` (default the scores) laid out by sample id: an array of length `n_ids`, NaN where the file has none"
-        out = np.full(self.n_ids, np.nan)
-        out[self.index] = self.score if values is None else values
+    def by_id(self, values=None, fill=np.nan):
+        "`values` (default the scores) laid out by sample id: an array of length `n_ids`, `fill` where the file has none"
+        values = self.score if values is None else np.asarray(values)
+        out = np.full(self.n_ids, fill, dtype=np.result_type(values, np.asarray(fill)))
+        out[self.index] = values
         return out
 
     def save(self, path):
         "Write the scores to the `.npz` at `path`, atomically"
         arrays = dict(score=self.score, index=self.index, meta=np.array(json.dumps(self.meta)))
         if self.label is not None: arrays['label'] = self.label
+        if self.lower_bound is not None: arrays['lower_bound'] = self.lower_bound
         with atomic_path(path) as tmp: np.savez(tmp, **arrays)
         return Path(path)
 
@@ -241,4 +252,23 @@ class Scores:
     def load(cls, path):
         "The scores in the `.npz` at `path`, checked"
         a = read_npz(path, ('score', 'index', 'meta'), 'scores file', json_keys=('meta',))
-        return cls(a['score'], a['index'], a['meta'], a.get('label'))
+        return cls(a['score'], a['index'], a['meta'], a.get('label'), a.get('lower_bound'))
+
+# %% ../nbs/03_scores.ipynb #8a8b4bea
+def margin_scores(model, ds,
+                  norm:str='l2', steps:int=50, overshoot:float=0.02, candidates:int|None=None, # DeepFool's settings
+                  bs:int=256, progress:bool=True,
+                  data:dict|None=None, # the fingerprint recorded in the file (default: `fingerprint(ds)`)
+                  **meta): # further entries of the file's `meta` (e.g. `run`)
+    "PUMA's margins: the DeepFool distance of every sample of `ds` to the nearest decision boundary of `model`, as `Scores`"
+    params = dict(norm=norm, steps=steps, overshoot=overshoot, candidates=candidates)
+    device = next(model.parameters()).device
+    chunks = np.array_split(np.arange(len(ds)), max(1, -(-len(ds) // bs)))
+    margin, flipped, ids, labels = [], [], [], []
+    for pos in (progress_bar(chunks, leave=False) if progress else chunks):
+        x, y, i = ds.raw_batch(pos)
+        r = deepfool(model, to_float(x.to(device)), y.to(device), **params)
+        margin.append(r.margin.cpu().double().numpy()); flipped.append(r.flipped.cpu().numpy()); ids.append(i.numpy()); labels.append(y.numpy())
+    flipped = np.concatenate(flipped)
+    meta = scores_meta('margin', data or fingerprint(ds), params, flipped=float(flipped.mean()), unflipped=int((~flipped).sum()), **meta)
+    return Scores(np.concatenate(margin), np.concatenate(ids), meta, label=np.concatenate(labels), lower_bound=~flipped)

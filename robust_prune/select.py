@@ -1,4 +1,4 @@
-"""Turn scores into the subset that training keeps: strategies named by what they remove, class-balanced quotas, and the selection file
+"""Turn scores into the subset that training keeps: strategies named by what they remove, class-balanced quotas, the selection file, and PUMA's attack strength per sample
 
 Docs: https://robust-prune.github.io/robust_prune/select.html.md"""
 
@@ -15,7 +15,7 @@ from .data import InputError, check_labels, atomic_path, read_npz
 from .scores import Scores
 
 # %% auto #0
-__all__ = ['REMOVE', 'check_rule', 'keep_mask', 'Selection', 'select']
+__all__ = ['REMOVE', 'check_rule', 'keep_mask', 'Selection', 'select', 'puma_eps']
 
 # %% ../nbs/04_select.ipynb #4e1e0008
 REMOVE = ('lowest', 'highest', 'both-tails', 'near-mean', 'random')
@@ -110,3 +110,21 @@ def select(scores:Scores, keep:float, remove:str, class_balanced:bool=False, see
     rule = dict(remove=remove, keep=keep, class_balanced=class_balanced, seed=seed, n_kept=int(kept.sum()),
                 scores=scores.meta, data=scores.meta['data'], version=robust_prune.__version__)
     return Selection(kept, rule)
+
+# %% ../nbs/04_select.ipynb #a02771b4
+def puma_eps(margin, eps:float,
+             unflipped=None, # booleans: the margins that DeepFool did not reach (lower bounds), which get `eps`
+             misclassified:float=0.): # the budget of samples with margin <= 0
+    "PUMA's budget per sample: the margin where 0 < margin < `eps`, `eps` for larger or unreached margins, `misclassified` for margin <= 0"
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.number)) or not eps > 0:
+        raise InputError(f"`eps` must be a number > 0 for budgets from margins, got {eps!r}")
+    margin = np.asarray(margin, dtype=np.float64)
+    if margin.ndim != 1 or not np.isfinite(margin).all():
+        raise InputError(f"`margin` must be one finite margin per sample (1-D), got shape {margin.shape}"
+                         + ('' if margin.ndim != 1 else f" with {(~np.isfinite(margin)).sum()} not finite"))
+    unflipped = np.zeros(len(margin), bool) if unflipped is None else np.asarray(unflipped)
+    if unflipped.dtype != bool or unflipped.shape != margin.shape:
+        raise InputError(f"`unflipped` must be one boolean per margin ({len(margin)}), got {unflipped.dtype} {unflipped.shape}")
+    if not 0 <= misclassified <= eps: raise InputError(f"`misclassified` must lie in [0, eps={eps}], got {misclassified}")
+    out = np.where(unflipped, eps, np.minimum(margin, eps))
+    return np.where(margin <= 0, misclassified, out)

@@ -380,6 +380,7 @@ def robust_learner(dls, model,
                    dynamics_folder=None, # write the dynamics to memory-mapped files here instead of memory
                    dynamics_dtype:str='float32', # float32 or float16
                    probe:int=0, # validation samples for `ProbePGD` after each epoch (0: none)
+                   probe_eps:float|None=None, # the probe's budget (default: `eps`, which must then be a number)
                    cbs=None, metrics=None, **kwargs):
     "A fastai `Learner` that trains `model` with `trainer` and records what pruning needs"
     attack = train_attack(trainer, alpha, steps, norm)
@@ -391,8 +392,9 @@ def robust_learner(dls, model,
            + ([AdversarialTraining(attack, eps)] if attack is not None else []) + ([Trades(beta)] if trainer == 'trades' else [])
            + list(L(cbs)))
     if probe:
-        if eps is None or not isinstance(eps, (int, float)): raise InputError("`probe` needs a single number `eps` to attack with")
-        metrics = L(metrics) + ProbePGD(eps, steps=10, n=probe, norm=norm)
+        probe_eps = ifnone(probe_eps, eps)
+        if probe_eps is None or not isinstance(probe_eps, (int, float)): raise InputError("`probe` needs a single number `eps` (or `probe_eps`) to attack with")
+        metrics = L(metrics) + ProbePGD(probe_eps, steps=10, n=probe, norm=norm)
     learn = Learner(dls, model, loss_func=F.cross_entropy, opt_func=OPTIMIZERS[opt],
                     metrics=L(accuracy) + L(metrics), cbs=cbs, **kwargs)
     return learn.remove_cb(CastToTensor)  # batches are plain tensors already: no need to pay for the check
