@@ -28,9 +28,10 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from sklearn.model_selection import train_test_split
 from robust_prune.data import fingerprint
-from robust_prune.experiments import RunConfig, train_run, run_data, score_run, evaluate_run, load_run, run_self_features
+from robust_prune.experiments import RunConfig, train_run, run_data, score_run, load_run, run_self_features
 from robust_prune.extrapolate import embed, model_embedder, pixel_pca, extrapolate, rank_agreement, kept_overlap
 from robust_prune.select import Selection, select
+from runs import train_and_evaluate
 
 DATA, VALID = 'npz:../shared/data/mnist/mnist_train.npz', 2435
 
@@ -79,12 +80,8 @@ def pruned_training(out:Path, baselines:Path|None, selections:dict, seeds:int):
         for seed in range(seeds):
             run = out/f'trades-{name}-seed{seed}'
             if baselines is not None and name != 'extrapolated DU' and (baselines/f'trades-{name}-seed{seed}').exists(): run = baselines/f'trades-{name}-seed{seed}'
-            s = train_run(RunConfig(DATA, valid=VALID, trainer='trades', epochs=10, seed=seed, selection=None if sel is None else str(sel)), run, quiet=True)
-            clean = evaluate_run(run, attack='clean', progress=False)
-            robust = evaluate_run(run, attack='pgd', steps=50, progress=False)
-            rows.append(dict(kept=name, seed=seed, n_train=s['n_train_last'], train_seconds=s['train_seconds'], clean=clean['accuracy'], pgd50=robust['accuracy']))
-            print(f"trades on {name} ({s['n_train_last']} images), seed {seed}: clean {clean['accuracy']:.4f}, PGD-50 {robust['accuracy']:.4f}, "
-                  f"{s['train_seconds']:.0f} s ({run})", flush=True)
+            cfg = RunConfig(DATA, valid=VALID, trainer='trades', epochs=10, seed=seed, selection=None if sel is None else str(sel))
+            rows.append(dict(kept=name, **train_and_evaluate(cfg, run, f'trades on {name}')))
     return pd.DataFrame(rows)
 
 def main():

@@ -21,9 +21,10 @@ Every run is a run directory under --out: running the script again reuses finish
 import argparse
 from pathlib import Path
 import numpy as np, pandas as pd
-from robust_prune.experiments import RunConfig, train_run, evaluate_run, margin_run
+from robust_prune.experiments import RunConfig, train_run, margin_run
 from robust_prune.scores import Scores
 from robust_prune.select import select, puma_eps
+from runs import train_and_evaluate
 
 EPS = 0.3
 
@@ -63,13 +64,8 @@ def main():
     for seed in range(a.seeds):
         for name, (slug, extra) in variants.items():
             run = out/f'trades-{slug}-seed{seed}'
-            s = train_run(RunConfig(a.data, valid=a.valid, trainer='trades', epochs=a.epochs, seed=seed, **extra), run, quiet=True)
-            clean = evaluate_run(run, attack='clean', progress=False)
-            robust = evaluate_run(run, attack='pgd', steps=50, progress=False)
-            rows.append(dict(variant=name, seed=seed, n_train=s['n_train_last'], steps=s['steps'], train_seconds=s['train_seconds'],
-                             clean=clean['accuracy'], pgd50=robust['accuracy']))
-            print(f"{name} ({s['n_train_last']} images), seed {seed}: clean {clean['accuracy']:.4f}, PGD-50 {robust['accuracy']:.4f}, "
-                  f"{s['steps']} steps, {s['train_seconds']:.0f} s", flush=True)
+            cfg = RunConfig(a.data, valid=a.valid, trainer='trades', epochs=a.epochs, seed=seed, **extra)
+            rows.append(dict(variant=name, **train_and_evaluate(cfg, run, name)))
     res = pd.DataFrame(rows)
     res.to_csv(out/'results.csv', index=False)
     g = res.groupby('variant', sort=False)

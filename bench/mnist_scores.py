@@ -18,7 +18,8 @@ import argparse
 from pathlib import Path
 import pandas as pd
 from scipy.stats import spearmanr
-from robust_prune.experiments import RunConfig, train_run, score_run, evaluate_run
+from robust_prune.experiments import RunConfig, train_run, score_run
+from runs import train_and_evaluate
 from robust_prune.select import select
 
 def scoring(data, valid, out, seed):
@@ -46,14 +47,8 @@ def pruned_training(data, valid, out, scores, trainer, epochs, seeds):
     for name, sel in selections.items():
         for seed in range(seeds):
             run = out/f'{trainer}-{name}-seed{seed}'
-            s = train_run(RunConfig(data, valid=valid, trainer=trainer, epochs=epochs, seed=seed,
-                                    selection=None if sel is None else str(sel)), run, quiet=True)
-            clean = evaluate_run(run, attack='clean', progress=False)
-            robust = evaluate_run(run, attack='pgd', steps=50, progress=False)
-            rows.append(dict(kept=name, seed=seed, n_train=s['n_train_last'], steps=s['steps'], train_seconds=s['train_seconds'],
-                             clean=clean['accuracy'], pgd50=robust['accuracy']))
-            print(f"{trainer} on {name} ({s['n_train_last']} images), seed {seed}: clean {clean['accuracy']:.4f}, "
-                  f"PGD-50 {robust['accuracy']:.4f}, {s['steps']} steps, {s['train_seconds']:.0f} s", flush=True)
+            cfg = RunConfig(data, valid=valid, trainer=trainer, epochs=epochs, seed=seed, selection=None if sel is None else str(sel))
+            rows.append(dict(kept=name, **train_and_evaluate(cfg, run, f'{trainer} on {name}')))
     return pd.DataFrame(rows)
 
 def main():
