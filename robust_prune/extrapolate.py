@@ -13,7 +13,7 @@ import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as 
 import faiss
 from fastcore.basics import ifnone
 from fastprogress.fastprogress import progress_bar
-from scipy.stats import spearmanr, kendalltau
+from scipy.stats import spearmanr, kendalltau, rankdata
 import robust_prune
 from .data import InputError, MissingInput, ArrayDataset, to_float, fingerprint, atomic_path, read_npz
 from .models import features
@@ -317,9 +317,7 @@ def check_k(k, n_source:int):
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n_source:
         raise InputError(f"`k` must be a number of neighbours in 1..{n_source} (the scored source samples), got {k!r}")
 
-def _check_pair(source, dest, score):
-    if source.shape[1] != dest.shape[1]:
-        raise InputError(f"source and destination embeddings must have the same dimension, got {source.shape[1]} and {dest.shape[1]}")
+def _check_source(source, score):
     if len(score) != len(source): raise InputError(f"one score per source vector: {len(score)} scores, {len(source)} vectors")
     if not np.isfinite(score).all(): raise InputError("the source scores hold NaN or infinite values")
     check_finite(source, 'the source embedding')
@@ -334,6 +332,8 @@ class Rows:
 
 def search_chunks(idx, dest, k:int, metric:str='l2', chunk:int=2**16, progress:bool=True):
     "For each `chunk` rows of `dest`: their slice, and the distances and positions of their `k` nearest neighbours in `idx`"
+    if dest.shape[1] != idx.d:
+        raise InputError(f"source and destination embeddings must have the same dimension, got {idx.d} and {dest.shape[1]}")
     for sl in _bar(_chunks(len(dest), chunk), progress):
         q = as_queries(read_rows(dest, sl), metric)
         check_finite(q, f'the destination embedding (rows {sl.start}..{sl.stop - 1} searched)')
@@ -345,7 +345,7 @@ def knn_extrapolate(source, score, dest, k:int=12, metric:str='l2', index:str='f
                     nlist:int|None=None, nprobe:int|None=None, chunk:int=2**16, progress:bool=True):
     "Each row of `dest` scored by the mean `score` of its `k` nearest rows of `source` (`dest` read `chunk` rows at a time)"
     score = np.asarray(score, dtype=np.float64)
-    _check_pair(source, dest, score); check_k(k, len(source))
+    _check_source(source, score); check_k(k, len(source))
     idx, out = knn_index(source, metric, index, nlist, nprobe), np.empty(len(dest))
     for sl, D, I in search_chunks(idx, dest, k, metric, chunk, progress): out[sl] = neighbour_mean(score[I], D, metric, weights)
     return out
@@ -377,7 +377,7 @@ def cv_folds(n:int, folds:int=5, seed:int=0):
 def cv_knn(source, score, ks=K_CANDIDATES, metrics=METRICS, weights:str='uniform', folds:int=5, seed:int=0):
     "Cross-validated Spearman of k-NN extrapolation inside the source, per metric and k: a table, best first"
     score = np.asarray(score, dtype=np.float64)
-    _check_pair(source, source, score)
+    _check_source(source, score)
     splits, rows = cv_folds(len(score), folds, seed), []
     for metric in metrics:
         q = as_queries(source, metric)
@@ -407,11 +407,12 @@ def self_features(model:nn.Module, ds:ArrayDataset, attack=None, eps:float|None=
     "What `model` says about each image of `ds` (id order), clean and under `attack(model, x, y, eps)`: `SELF_FEATURES`"
     device = torch.device(ifnone(device, 'cuda' if torch.cuda.is_available() else 'cpu'))
     model, order, out = model.to(device).eval(), np.argsort(ds.ids), []
-    torch.manual_seed(seed)
-    for sl in _bar(_chunks(len(ds), bs), progress):
-        x, y = _images(ds, order[sl]).to(device), torch.as_tensor(ds.labels[order[sl]], device=device)
-        x_adv = x if attack is None else attack(model, x, y, eps)
-        with torch.no_grad(): out.append(torch.cat([_describe(model(x), y), _describe(model(x_adv), y)], 1).cpu().numpy())
+    with torch.random.fork_rng(devices=[device] if device.type == 'cuda' else []):
+        torch.manual_seed(seed)   # the attack's random starts
+        for sl in _bar(_chunks(len(ds), bs), progress):
+            x, y = _images(ds, order[sl]).to(device), torch.as_tensor(ds.labels[order[sl]], device=device)
+            x_adv = x if attack is None else attack(model, x, y, eps)
+            with torch.no_grad(): out.append(torch.cat([_describe(model(x), y), _describe(model(x_adv), y)], 1).cpu().numpy())
     return np.concatenate(out).astype(np.float32)
 
 # %% ../nbs/06_extrapolate.ipynb #6e0a0049
@@ -431,7 +432,7 @@ def design(nbr:np.ndarray, own:np.ndarray|None, label:np.ndarray):
     "The regressor's inputs: neighbour features, self features (if any) and the class (its last column)"
     return np.column_stack([nbr] + ([] if own is None else [own]) + [label])
 
-def quantiles(score:np.ndarray): return (np.argsort(np.argsort(score, kind='stable'), kind='stable') + 0.5) / len(score)
+def quantiles(score:np.ndarray): return (rankdata(score) - 0.5) / len(score)
 
 def fit_regressor(X:np.ndarray, score:np.ndarray, seed:int=0):
     "Gradient boosting from `X` (class in its last column) to the quantiles of `score`"
@@ -449,7 +450,7 @@ def fit_learned(idx, q:np.ndarray, score:np.ndarray, own, label, k:int, metric:s
 def cv_regress(source, score, own, label, k:int=12, metric:str='l2', folds:int=5, seed:int=0):
     "Cross-validated Spearman of the learned extrapolator inside the source (the `cv_knn` folds): a table"
     score, label = np.asarray(score, dtype=np.float64), np.asarray(label)
-    _check_pair(source, source, score)
+    _check_source(source, score)
     q, rows = as_queries(source, metric), []
     for tr, te in cv_folds(len(score), folds, seed):
         check_k(k, len(tr) - 1)
@@ -470,8 +471,6 @@ def _check_stage(scores:Scores, source:Embeddings, dest:Embeddings|None):
         raise InputError(f"the scores are about {scores.n_ids} samples of {scores.meta['data']['name']}, the source embeddings "
                          f"about {len(source)} of {source.meta['data']['name']}: embed the scored data")
     if dest is None: return
-    if source.dim != dest.dim:
-        raise InputError(f"source and destination embeddings must have the same dimension, got {source.dim} and {dest.dim}")
     for key in ('embedder', 'fit'):
         if source.meta.get(key) != dest.meta.get(key):
             raise InputError(f"source and destination were embedded differently ({key}: {source.meta.get(key)!r} vs {dest.meta.get(key)!r})")
@@ -545,8 +544,9 @@ def _predict(how, svec, sscore, slabel, sown, dest, dest_own, todo, k, metric, i
     rows = dest.vectors if len(todo) == len(dest) else Rows(dest.vectors, todo)
     if how == 'knn': return knn_extrapolate(svec, sscore, rows, k, metric, index, weights, nlist, nprobe, chunk, progress)
     q = as_queries(svec, metric)
-    reg = fit_learned(knn_index(q, metric), q, sscore, sown, slabel, k, metric, seed)
-    idx, out, own = knn_index(q, metric, index, nlist, nprobe), np.empty(len(todo)), np.asarray(dest_own)
+    idx = knn_index(q, metric, index, nlist, nprobe)
+    reg = fit_learned(idx if index == 'flat' else knn_index(q, metric), q, sscore, sown, slabel, k, metric, seed)   # exact neighbours to learn from
+    out, own = np.empty(len(todo)), np.asarray(dest_own)
     for sl, D, I in search_chunks(idx, rows, k, metric, chunk, progress):
         out[sl] = reg.predict(design(neighbour_features(D, I, sscore, metric), own[todo[sl]], dest.label[todo[sl]]))
     return out
