@@ -2,7 +2,8 @@
 
 On 1,000 validation images (a seeded random subset of the 2,435 of the fixed split, split seed 0) and the robust model
 of a finished run (default: the TRADES run, l_inf eps 0.3, that bench/mnist_puma.py trains on the other 15,000 images;
-trained here if absent), all in one process, in eval mode, in one batch:
+trained here if absent), and then of a standard-trained model of the same data (trained here if absent), whose
+gradients are not masked, all in one process, in eval mode, in one batch:
 
 - seconds for one PGD-10 attack (l_inf eps 0.3, step 2.5 eps / 10, as the evaluation uses), for `deepfool` (l_2, 50 steps,
   overshoot 0.02) with all classes as candidates and with the 3 highest, and for torchattacks.DeepFool (l_2, 50 steps,
@@ -16,7 +17,7 @@ trained here if absent), all in one process, in eval mode, in one batch:
 torchattacks is a bench-only dependency, not one of the package: `pip install --no-deps torchattacks` (its pin of an old
 `requests` is not needed for DeepFool).
 
-    python bench/deepfool.py [--run runs/mnist_puma/trades-full-seed0] [--n 1000]
+    python bench/deepfool.py [--run runs/mnist_puma/trades-full-seed0] [--standard-run runs/mnist_puma/standard-seed0] [--n 1000]
 """
 import argparse, time
 from pathlib import Path
@@ -35,14 +36,21 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--run', default='runs/mnist_puma/trades-full-seed0')
     p.add_argument('--data', default='npz:../shared/data/mnist/mnist_train.npz')
+    p.add_argument('--standard-run', default='runs/mnist_puma/standard-seed0')
     p.add_argument('--n', type=int, default=1000)
     a = p.parse_args()
-    if not (Path(a.run)/'model.pth').exists(): train_run(RunConfig(a.data, valid=2435, trainer='trades', epochs=10), a.run, quiet=True)
-    cfg, model = load_run(a.run)
+    for run, trainer in [(a.run, 'trades'), (a.standard_run, 'standard')]:
+        if not (Path(run)/'model.pth').exists(): train_run(RunConfig(a.data, valid=2435, trainer=trainer, epochs=10), run, quiet=True)
+        measure(run, a.n)
+        print('\n' + '-' * 100 + '\n', flush=True)
+
+def measure(run, n):
+    "Every figure of the docstring for the model of `run`, on `n` of its validation images"
+    cfg, model = load_run(run)
     valid = run_data(cfg)[1]
-    x, y, _ = valid.raw_batch(eval_positions(valid, a.n, seed=0))
+    x, y, _ = valid.raw_batch(eval_positions(valid, n, seed=0))
     x = to_float(x)
-    print(f"{len(x)} validation images of {cfg.data}; model of {a.run} ({cfg.trainer}, {cfg.norm} eps {cfg.eps}); "
+    print(f"{len(x)} validation images of {cfg.data}; model of {run} ({cfg.trainer}, {cfg.norm} eps {cfg.eps}); "
           f"{torch.get_num_threads()} threads")
     with torch.no_grad(): right = model(x).argmax(1) == y
     xp, t_pgd = seconds(lambda: pgd(model, x, y, cfg.eps, default_alpha(cfg.eps, 10), steps=10))

@@ -21,9 +21,13 @@ Runs are run directories under --out, reused when finished. The TRADES runs on a
 are those of bench/mnist_scores.py (the same configs and selections); with --baselines pointing at its output they
 are reused from there.
 
-    python bench/mnist_extrapolate.py [--out runs/mnist_extrapolate] [--baselines runs/mnist_scores] [--seeds 3]
+The tables are also written to --results (default nbs/reproduce, which nbs/21_reproduce_extrapolation.ipynb reads):
+extrapolation_mnist_quality.csv (the Spearman table), extrapolation_mnist_trades.csv (one row per TRADES run) and
+extrapolation_mnist.json (the ceiling, the agreement with the all-images DU and the overlap of the kept halves).
+
+    python bench/mnist_extrapolate.py [--out runs/mnist_extrapolate] [--baselines runs/mnist_scores] [--seeds 3] [--results nbs/reproduce]
 """
-import argparse
+import argparse, json
 from pathlib import Path
 import numpy as np, pandas as pd
 from sklearn.model_selection import train_test_split
@@ -89,6 +93,7 @@ def main():
     p.add_argument('--out', default='runs/mnist_extrapolate')
     p.add_argument('--baselines', default='runs/mnist_scores', help="bench/mnist_scores.py's output, whose TRADES runs are reused")
     p.add_argument('--seeds', type=int, default=3)
+    p.add_argument('--results', default='nbs/reproduce', help='folder for the result tables (default: %(default)s)')
     a = p.parse_args()
     out, baselines = Path(a.out), Path(a.baselines) if a.baselines else None
     train, _ = run_data(RunConfig(DATA, valid=VALID))
@@ -100,8 +105,8 @@ def main():
     print(f"\nDU extrapolated to the 10,000 destination images vs their true DU (destination run, seed 0); "
           f"run-to-run ceiling (destination seeds 0 vs 1): Spearman {ceiling:.3f}")
     print(table.to_string(index=False, float_format='%.3f'))
-    print(f"extrapolated vs true DU of the 15,000 (all-images run), on the destination: "
-          f"{rank_agreement(best.score[~src], all_du.score[~src])['spearman']:.3f}")
+    vs_all = rank_agreement(best.score[~src], all_du.score[~src])['spearman']
+    print(f"extrapolated vs true DU of the 15,000 (all-images run), on the destination: {vs_all:.3f}")
     sels = {'all': None}
     sels['DU'] = select(all_du, 0.5, 'lowest', class_balanced=True).save(out/'select-DU.npz')
     sels['random'] = select(all_du, 0.5, 'random', class_balanced=True).save(out/'select-random.npz')
@@ -115,6 +120,11 @@ def main():
     print(f"the extrapolated-DU half shares {ov.sum() / 7500:.3f} of the true-DU half (random: 0.5)", flush=True)
     res = pruned_training(out, baselines, sels, a.seeds)
     res.to_csv(out/'trades-results.csv', index=False)
+    results = Path(a.results); results.mkdir(parents=True, exist_ok=True)
+    table.to_csv(results/'extrapolation_mnist_quality.csv', index=False)
+    res.to_csv(results/'extrapolation_mnist_trades.csv', index=False)
+    (results/'extrapolation_mnist.json').write_text(json.dumps(dict(ceiling=ceiling, extrapolated_vs_all_du=vs_all,
+                                                                     kept_overlap=ov.sum() / 7500, seeds=a.seeds), indent=1) + '\n')
     g = res.groupby('kept', sort=False)
     summary = pd.DataFrame({'images': g.n_train.first(), 'clean': g.clean.mean(), 'clean sd': g.clean.std(), 'PGD-50': g.pgd50.mean(),
                             'PGD-50 sd': g.pgd50.std(), 'train s': g.train_seconds.mean()})

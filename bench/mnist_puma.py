@@ -12,18 +12,23 @@
    Clean and PGD-50 accuracy on the 2,435 validation images (l_inf eps 0.3, 50 steps of 2.5 eps / 50, 1 restart),
    optimiser steps and training seconds; mean and standard deviation over seeds.
 
+The tables are also written to --results (default nbs/reproduce, which nbs/22_reproduce_puma.ipynb reads):
+puma_mnist.csv (one row per run), puma_mnist_rule.csv (rule_counts: per class, the samples in each branch of PUMA's rule,
+all and kept) and puma_mnist_margins.npz (the margins, labels, unreached flags and kept mask, compressed, for the histogram).
+
 Every run is a run directory under --out: running the script again reuses finished runs and resumes stopped ones
 (a finished full-data run of bench/mnist_scores.py with the same settings can be copied there to be reused).
 
     python bench/mnist_puma.py [--data npz:../shared/data/mnist/mnist_train.npz] [--out runs/mnist_puma]
-                               [--epochs 10] [--seeds 3] [--keep 0.7] [--candidates 3]
+                               [--epochs 10] [--seeds 3] [--keep 0.7] [--candidates 3] [--results nbs/reproduce]
 """
-import argparse
+import argparse, json
 from pathlib import Path
 import numpy as np, pandas as pd
 from robust_prune.experiments import RunConfig, train_run, margin_run
 from robust_prune.scores import Scores
 from robust_prune.select import select, puma_eps
+from robust_prune.puma import rule_counts
 from runs import train_and_evaluate
 
 EPS = 0.3
@@ -51,6 +56,7 @@ def main():
     p.add_argument('--seeds', type=int, default=3)
     p.add_argument('--keep', type=float, default=0.7)
     p.add_argument('--candidates', type=int, default=3)
+    p.add_argument('--results', default='nbs/reproduce', help='folder for the result tables (default: %(default)s)')
     a = p.parse_args()
     out = Path(a.out)
     path, m = margins(a.data, a.valid, out, a.epochs, a.candidates)
@@ -68,6 +74,12 @@ def main():
             rows.append(dict(variant=name, **train_and_evaluate(cfg, run, name)))
     res = pd.DataFrame(rows)
     res.to_csv(out/'results.csv', index=False)
+    results, sel = Path(a.results), select(m, keep=a.keep, remove='highest')
+    results.mkdir(parents=True, exist_ok=True)
+    res.to_csv(results/'puma_mnist.csv', index=False)
+    rule_counts(m, EPS, sel).to_csv(results/'puma_mnist_rule.csv')
+    np.savez_compressed(results/'puma_mnist_margins.npz', margin=m.score.astype(np.float32), label=m.label.astype(np.int8),
+                        lower_bound=m.lower_bound, kept=sel.mask[m.index], meta=np.array(json.dumps(m.meta)))
     g = res.groupby('variant', sort=False)
     table = pd.DataFrame({'images': g.n_train.first(), 'clean': g.clean.mean(), 'clean sd': g.clean.std(), 'PGD-50': g.pgd50.mean(),
                           'PGD-50 sd': g.pgd50.std(), 'steps': g.steps.mean(), 'train s': g.train_seconds.mean(), 'runs': g.size()})

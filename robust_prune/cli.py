@@ -1,4 +1,4 @@
-"""`robust-prune demo`, `train`, `score`, `select`, `embed`, `extrapolate` and `evaluate`
+"""`robust-prune demo`, `train`, `score`, `select`, `embed`, `extrapolate`, `evaluate` and `figures`
 
 Docs: https://robust-prune.github.io/robust_prune/cli.html.md"""
 
@@ -15,7 +15,9 @@ from .scores import SOURCES, SCORE_METHODS, Scores, method_params
 from .select import REMOVE, select
 from .extrapolate import EMB_DTYPES, METHODS, METRICS, INDEXES, WEIGHTS, meta_path
 from .evaluate import ATTACKS
-from .experiments import (RunConfig, config_fields, train_run, score_run, margin_run, evaluate_run, demo,
+from .data import atomic_path
+from plotly.offline import get_plotlyjs
+from .experiments import (run_figures, RunConfig, config_fields, train_run, score_run, margin_run, evaluate_run, demo,
                                       embed_data, extrapolate_files)
 
 # %% auto #0
@@ -123,6 +125,9 @@ def _parser():
     x.add_argument('--run', help='regress, auto: the run whose model describes each image (default: the run the scores file names)')
     x.add_argument('--dest-data', help='regress, auto: the destination images, a data spec or run:RUN_DIR')
     x.add_argument('--out', help='the scores file to write (.npz); needed with --dest-emb')
+    f = sub.add_parser('figures', help="draw finished runs: each run's training curves and, for several evaluated runs, accuracy against the kept fraction and robust against clean accuracy, as HTML (and PNG with kaleido)")
+    f.add_argument('run_dirs', nargs='+', metavar='RUN_DIR')
+    f.add_argument('--out', required=True, help='the folder to write the figures and results.csv to')
     return p
 
 # %% ../nbs/12_cli.ipynb #bd046f2d
@@ -196,8 +201,28 @@ def _extrapolate(a):
     print(f"wrote {a.out}: {s.meta['method']} scores of the {len(s)} samples of {s.meta['data']['name']}, {x['n_extrapolated']} of them "
           f"extrapolated from {x['n_source']} scored source samples by {x['method']} (k = {x['k']}, {x['metric']}, {x['index']})")
 
+def _png_writer():
+    "`fig.write_image` where the kaleido package is installed (it needs a Chromium browser too), else None"
+    try: import kaleido
+    except ImportError: return None
+    return lambda fig, path: fig.write_image(path)
+
+def _figures(a):
+    figs, results = run_figures(a.run_dirs)
+    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out/'results.csv') as tmp: results.to_csv(tmp, index=False)
+    (out/'plotly.min.js').write_text(get_plotlyjs())
+    png = _png_writer()
+    for name, fig in figs.items():
+        with atomic_path(out/f'{name}.html') as tmp: fig.write_html(tmp, include_plotlyjs='plotly.min.js')
+        if png: png(fig, out/f'{name}.png')
+    print(f"wrote {len(figs)} figures of {len(results)} runs to {out}/ as HTML{' and PNG' if png else ''} (sharing plotly.min.js), and results.csv"
+          + ('' if png else "; PNG needs the kaleido package and a Chromium browser"))
+
+
 # %% ../nbs/12_cli.ipynb #985aed08
-COMMANDS = dict(demo=_demo, train=_train, score=_score, select=_select, embed=_embed, extrapolate=_extrapolate, evaluate=_evaluate)
+COMMANDS = dict(demo=_demo, train=_train, score=_score, select=_select, embed=_embed, extrapolate=_extrapolate, evaluate=_evaluate,
+                figures=_figures)
 
 def main(argv=None):
     "The `robust-prune` command: an `InputError` ends it with one line and status 2, any other error with its traceback"

@@ -28,13 +28,14 @@ from .train import (robust_learner, train_attack, PruneAtEpoch, Checkpoint, TRAI
 from .extrapolate import (Embeddings, embed, model_embedder, pixel_pca, timm_embedder, torchscript_embedder,
                                       self_features, extrapolate, estimate)
 from .evaluate import evaluate
+from .analysis import fraction_figure, tradeoff_figure, training_figure
 
 # %% auto #0
 __all__ = ['PRESETS', 'SCHEDULES', 'RECORD', 'EMBEDDER_KINDS', 'DEMO_STRATEGIES', 'preset_name', 'RunConfig', 'config_fields',
            'prune_callback', 'check', 'resolve', 'run_data', 'data_record', 'run_learner', 'fit_run', 'train_run',
            'run_config', 'score_run', 'load_run', 'held_out', 'evaluate_run', 'load_model', 'margin_run', 'dataset_for',
-           'embedder_for', 'embed_data', 'run_self_features', 'extrapolate_files', 'demo_runs', 'demo_table',
-           'demo_figure', 'demo']
+           'embedder_for', 'embed_data', 'run_self_features', 'extrapolate_files', 'run_strategy', 'run_results',
+           'sweep', 'run_figures', 'demo_runs', 'demo_table', 'demo_figure', 'demo']
 
 # %% ../nbs/11_experiments.ipynb #ac5e2c50
 PRESETS = {
@@ -420,6 +421,76 @@ def extrapolate_files(source_scores, source_emb, dest_emb=None, out=None, method
     if out is not None: res.save(out)
     return res
 
+# %% ../nbs/11_experiments.ipynb #98069d41
+def _strongest(evaluations, attack:str):
+    "The `attack` record measured on the most examples (then with the most steps), or None"
+    recs = [r for r in evaluations if r['attack'] == attack]
+    return max(recs, key=lambda r: (r['n'], r.get('steps') or 0), default=None)
+
+def run_strategy(cfg:RunConfig, run_dir):
+    "What the run trained on, in words: 'full data', its pruning rule, or its selection's rule (and per-sample eps)"
+    if cfg.prune: name = cfg.prune
+    elif cfg.selection:
+        rule = Selection.load(Path(run_dir)/'selection.npz').rule
+        name = f"{rule['remove']} {rule.get('scores', {}).get('method', '')}".strip()
+    else: name = 'full data'
+    return name + (' + per-sample eps' if cfg.eps_from else '')
+
+def run_results(run_dirs):
+    "One row per finished run in `run_dirs`: strategy, kept fraction, seed, the strongest clean/PGD/AutoAttack records and the training cost"
+    rows = []
+    for d in map(Path, run_dirs):
+        cfg, meta = run_config(d)
+        if not (d/'metrics.json').exists() or 'train' not in _read_json(d/'metrics.json'):
+            raise InputError(f"{d} is not a finished run: its metrics.json has no training summary")
+        m = _read_json(d/'metrics.json')
+        row = dict(run=str(d), strategy=run_strategy(cfg, d), keep=meta['data']['n_train'] / meta['data']['n'] if cfg.selection
+                   else cfg.keep or 1.0, seed=cfg.seed, trainer=cfg.trainer, epochs=m['train']['epochs'], steps=m['train']['steps'],
+                   train_seconds=m['train']['train_seconds'])
+        for col, attack in [('clean', 'clean'), ('robust', 'pgd'), ('aa', 'autoattack')]:
+            r = _strongest(m.get('evaluations', []), attack)
+            row.update({f'{col}_acc': r['accuracy'] if r else np.nan, f'{col}_n': r['n'] if r else 0})
+            if attack == 'pgd': row['robust_steps'] = r['steps'] if r else 0
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# %% ../nbs/11_experiments.ipynb #0c33e7ad
+def _evaluated(run_dir, attack:str, n:int, steps:int|None=None):
+    "Whether the run in `run_dir` has a record of `attack` on `n` examples (with `steps` steps)"
+    m = _read_json(Path(run_dir)/'metrics.json')
+    return any(r['attack'] == attack and r['n'] == n and (steps is None or r.get('steps') == steps) for r in m.get('evaluations', []))
+
+def sweep(configs:dict, out, pgd_steps:int=50, autoattack:int=0, progress:bool=True):
+    "Train each of `configs` (name -> `RunConfig`) into `out/name` and evaluate it on its validation data: clean, PGD-`pgd_steps`, and AutoAttack on `autoattack` examples (0: not); finished runs and records are reused. Their `run_results`"
+    out, items = Path(out), list(configs.items())
+    bar = progress_bar(items) if progress else items
+    for name, cfg in bar:
+        if progress: bar.comment = name
+        train_run(cfg, out/name, quiet=True)
+        n_valid = run_config(out/name)[1]['data']['n_valid']
+        if not _evaluated(out/name, 'clean', n_valid): evaluate_run(out/name, attack='clean', progress=False)
+        if not _evaluated(out/name, 'pgd', n_valid, pgd_steps): evaluate_run(out/name, attack='pgd', steps=pgd_steps, progress=False)
+        if autoattack and not _evaluated(out/name, 'autoattack', min(autoattack, n_valid)):
+            evaluate_run(out/name, attack='autoattack', n=autoattack, progress=False)
+    return run_results([out/name for name, _ in items])
+
+
+# %% ../nbs/11_experiments.ipynb #f8f9bfb8
+def run_figures(run_dirs):
+    "The figures of finished runs by file stem: each run's training curves, and with two or more evaluated runs the accuracies against the kept fraction and clean against robust accuracy; and their `run_results`"
+    run_dirs = [Path(d) for d in run_dirs]
+    results = run_results(run_dirs)
+    names = [d.name if sum(e.name == d.name for e in run_dirs) == 1 else f'{d.parent.name}-{d.name}' for d in run_dirs]
+    figs = {f'{n}-training': training_figure(pd.read_csv(d/'epochs.csv'), title=f'{n}: {s}, {results.trainer[i]}')
+            for i, (n, d, s) in enumerate(zip(names, run_dirs, results.strategy))}
+    evaluated = results.dropna(subset=['clean_acc', 'robust_acc'])
+    if len(evaluated) > 1:
+        figs['accuracy-vs-kept'] = fraction_figure(evaluated)
+        figs['clean-vs-robust'] = tradeoff_figure(evaluated)
+    return figs, results
+
+
 # %% ../nbs/11_experiments.ipynb #5026564a
 DEMO_STRATEGIES = ('random', 'highest', 'lowest', 'both-tails')
 
@@ -465,18 +536,9 @@ def demo_figure(results:pd.DataFrame):
 def demo(out='robust_prune_demo', keep:float=0.4, seeds:int=3, strategies=DEMO_STRATEGIES, epochs:int=15,
          prune_epoch:int=5, eps:float=0.2, pgd_steps:int=20, progress:bool=True):
     "Kaufmann et al.'s pruning on the digits: train, prune with each strategy, evaluate; write a table and a figure to `out`"
-    out, rows = Path(out), []
-    runs = demo_runs(keep, seeds, strategies, epochs, prune_epoch)
-    bar = progress_bar(list(runs.items())) if progress else runs.items()
-    for name, cfg in bar:
-        cfg = replace(cfg, eps=eps)
-        if progress: bar.comment = name
-        summary = train_run(cfg, out/'runs'/name, quiet=True)
-        clean = evaluate_run(out/'runs'/name, attack='clean', progress=False)
-        robust = evaluate_run(out/'runs'/name, attack='pgd', steps=pgd_steps, progress=False)
-        rows.append(dict(strategy=cfg.prune or 'full data', keep=cfg.keep or 1.0, seed=cfg.seed, clean_acc=clean['accuracy'],
-                         robust_acc=robust['accuracy'], train_seconds=summary['train_seconds'], steps=summary['steps']))
-    results = pd.DataFrame(rows)
+    out = Path(out)
+    configs = {name: replace(cfg, eps=eps) for name, cfg in demo_runs(keep, seeds, strategies, epochs, prune_epoch).items()}
+    results = sweep(configs, out/'runs', pgd_steps=pgd_steps, progress=progress)
     with atomic_path(out/'results.csv') as tmp: results.to_csv(tmp, index=False)
     table = demo_table(results)
     with atomic_path(out/'table.csv') as tmp: table.to_csv(tmp)
