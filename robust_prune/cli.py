@@ -190,7 +190,7 @@ def _demo(a):
 
 def _embed(a):
     e = embed_data(a.embedder, a.out, a.data, a.fit, a.size, a.bs, a.dtype)
-    print(f"wrote {a.out}: {len(e)} × {e.dim} {a.dtype} vectors of {e.meta['data']['name']} by {e.meta['embedder']} (and {meta_path(a.out).name})")
+    print(f"wrote {a.out}: {len(e)} × {e.dim} {a.dtype} vectors of {e.meta['data']['name']} by {a.embedder} (and {meta_path(a.out).name})")
 
 def _extrapolate(a):
     if a.dest_emb is not None and a.out is None: raise InputError("name the scores file to write (--out) for the extrapolated scores")
