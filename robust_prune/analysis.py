@@ -14,7 +14,7 @@ from .select import keep_mask
 from .extrapolate import rank_agreement
 
 # %% auto #0
-__all__ = ['GEOMETRY_METHODS', 'RESULT_COLUMNS', 'RESULT_METRICS', 'EPOCH_COLUMNS', 'thumbnails', 'Geometry',
+__all__ = ['GEOMETRY_METHODS', 'RESULT_COLUMNS', 'RESULT_METRICS', 'EPOCH_COLUMNS', 'thumbnails', 'histogram_bins', 'Geometry',
            'embedding_geometry', 'class_geometry', 'geometry_figure', 'ScoreComparison', 'score_comparison',
            'comparison_figure', 'disagreement_thumbnails', 'margin_comparison', 'margin_figure', 'fraction_table',
            'fraction_figure', 'tradeoff_figure', 'training_figure']
@@ -36,6 +36,14 @@ def thumbnails(images, captions=None, cols:int=8, size:int=90, title:str|None=No
     fig.update_layout(width=size * cols + 40, height=(size + 20) * rows + (60 if title else 20), title=title,
                       margin=dict(l=10, r=10, t=50 if title else 20, b=10))
     return fig
+
+# %% ../nbs/09_analysis.ipynb #7523833a
+def histogram_bins(values, bins:int=40):
+    "plotly `xbins` for `bins` equal bins over the finite `values`, the largest value included"
+    values = np.asarray(values, dtype=np.float64)
+    edges = np.histogram_bin_edges(values[np.isfinite(values)], bins)
+    size = edges[1] - edges[0]
+    return dict(start=edges[0], end=edges[-1] + size, size=size)
 
 # %% ../nbs/09_analysis.ipynb #b7e10011
 @dataclass
@@ -288,10 +296,10 @@ def margin_figure(margins:dict, bins:int=60,
     import plotly.graph_objects as go, plotly.colors
     _check_margins(margins)
     values = {name: m.score if clip is None else np.minimum(m.score, clip) for name, m in margins.items()}
-    edges = np.histogram_bin_edges(np.concatenate(list(values.values())), bins)
+    xbins = histogram_bins(np.concatenate(list(values.values())), bins)
     fig = go.Figure()
     for (name, v), colour in zip(values.items(), plotly.colors.qualitative.Plotly * len(values)):
-        fig.add_trace(go.Histogram(x=v.round(4), xbins=dict(start=edges[0], end=edges[-1], size=edges[1] - edges[0]), name=name,
+        fig.add_trace(go.Histogram(x=v.round(4), xbins=xbins, name=name,
                                    marker_color=colour, opacity=0.6))
         fig.add_vline(x=np.median(margins[name].score), line_dash='dash', line_color=colour)
     fig.add_vline(x=0, line_dash='dot', line_color='black')
@@ -350,7 +358,7 @@ def fraction_figure(results:pd.DataFrame, cost:str='train_seconds', # the cost d
         lo = 0 if p == cost else lo - 0.08 * (hi - lo + 1e-9)
         fig.update_yaxes(range=[lo, hi + 0.08 * (hi - lo + 1e-9)], row=1, col=col)
         fig.update_xaxes(title_text='kept fraction', range=[0, 1.05], row=1, col=col)
-    fig.update_layout(width=330 * len(panels) + 120, height=420, title=title or 'Against the kept fraction (mean ± sd over seeds)')
+    fig.update_layout(width=250 * len(panels) + 100, height=420, title=title or 'Against the kept fraction (mean ± sd over seeds)')
     return fig
 
 # %% ../nbs/09_analysis.ipynb #d29dcc4b

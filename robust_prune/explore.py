@@ -14,7 +14,7 @@ import ipywidgets as widgets
 from .data import InputError, ArrayDataset, check_fingerprint
 from .scores import Scores
 from .select import REMOVE, check_rule, keep_mask
-from .analysis import thumbnails
+from .analysis import thumbnails, histogram_bins
 
 # %% auto #0
 __all__ = ['KEPT', 'REMOVED', 'scores_for', 'cuts', 'class_counts', 'counts_figure', 'score_histogram', 'extremes', 'Explorer',
@@ -70,8 +70,7 @@ def score_histogram(score, kept, bins:int=40, title:str|None=None):
     "A plotly figure: the histograms of the `score`s kept and removed (`kept`), overlaid, with the `cuts` between them"
     score, kept = np.asarray(score, dtype=np.float64), np.asarray(kept)
     lines = cuts(score, kept)
-    edges = np.histogram_bin_edges(score[np.isfinite(score)], bins)
-    xbins = dict(start=edges[0], end=edges[-1], size=edges[1] - edges[0])
+    xbins = histogram_bins(score, bins)
     fig = go.Figure([go.Histogram(x=score[part], xbins=xbins, name=name, marker_color=colour, opacity=0.7)
                      for name, part, colour in [('kept', kept, KEPT), ('removed', ~kept, REMOVED)]])
     for x in lines: fig.add_vline(x=x, line_dash='dash', line_color='black')

@@ -10,6 +10,7 @@ import numpy as np, pandas as pd
 from .data import InputError
 from .scores import Scores
 from .select import Selection, puma_eps
+from .analysis import histogram_bins
 
 # %% auto #0
 __all__ = ['RULE_BRANCHES', 'rule_counts', 'margin_histogram']
@@ -48,15 +49,15 @@ def margin_histogram(margins:Scores, selection:Selection, eps:float, cols:int=5,
     classes = np.unique(margins.label)
     rows = -(-len(classes) // cols)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f'class {c}' for c in classes], shared_xaxes=True)
-    edges = np.histogram_bin_edges(m, bins)
+    xbins = histogram_bins(m, bins)
     for i, c in enumerate(classes):
         r, col = i // cols + 1, i % cols + 1
         for name, part, colour in [('kept', kept, '#1f77b4'), ('removed', ~kept, '#d62728')]:
-            fig.add_trace(go.Histogram(x=m[(margins.label == c) & part], xbins=dict(start=edges[0], end=edges[-1], size=edges[1] - edges[0]),
+            fig.add_trace(go.Histogram(x=m[(margins.label == c) & part], xbins=xbins,
                                        name=name, legendgroup=name, showlegend=i == 0, marker_color=colour, opacity=0.7), row=r, col=col)
         fig.add_vrect(x0=0, x1=eps, fillcolor='green', opacity=0.12, line_width=0, row=r, col=col)
         for x, dash in [(0, 'dot'), (eps, 'dash')]: fig.add_vline(x=x, line_dash=dash, line_color='green', row=r, col=col)
-    fig.update_layout(barmode='overlay', height=260 * rows, width=220 * cols + 100,
-                      title=f"Margins kept and removed ({kept.sum()} of {len(kept)} kept); green band: eps_i = margin, "
+    fig.update_layout(barmode='overlay', height=260 * rows, width=190 * cols + 150,
+                      title=f"Margins kept and removed ({kept.sum()} of {len(kept)} kept)<br>green band: eps_i = margin, "
                             f"beyond the dashed line eps_i = eps = {eps:g}, left of the dotted line eps_i = 0")
     return fig
