@@ -25,7 +25,7 @@ from .scores import (SOURCES, DYNAMICS_SCORES, Scores, scores_meta, open_dynamic
 from .select import REMOVE, Selection, puma_eps
 from .train import (robust_learner, train_attack, PruneAtEpoch, Checkpoint, TRAINERS, OPTIMIZERS, AUGMENTS,
                                 catastrophic_overfitting, dynamics_sources)
-from .extrapolate import (Embeddings, embed, model_embedder, pixel_pca, timm_embedder, torchscript_embedder,
+from .extrapolate import (load_torchscript, Embeddings, embed, model_embedder, pixel_pca, timm_embedder, torchscript_embedder,
                                       self_features, extrapolate, estimate)
 from .evaluate import evaluate
 from .analysis import fraction_figure, tradeoff_figure, training_figure
@@ -341,9 +341,7 @@ def load_model(source):
         cfg, model = load_run(path)
         return model, cfg
     if not path.exists(): raise MissingInput(f"no run directory or model file at {path}")
-    try: return torch.jit.load(path, map_location='cpu').eval(), None
-    except Exception as e:
-        raise InputError(f"{path} is not a model file that loads (a TorchScript file, torch.jit.save): {str(e).strip().splitlines()[0][:200]}") from None
+    return load_torchscript(path), None
 
 def margin_run(source, data:str|None=None, valid:int|float|str|None=None, split_seed:int=0, out=None, bs:int=256,
                progress:bool=True, **params):

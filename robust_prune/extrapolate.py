@@ -23,11 +23,11 @@ from .select import keep_mask
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'EMB_DTYPES', 'METRICS', 'INDEXES', 'WEIGHTS', 'K_CANDIDATES', 'SELF_FEATURES',
            'METHODS', 'Preprocess', 'Penultimate', 'model_embedder', 'PixelPCA', 'fit_record', 'pixel_pca',
-           'timm_embedder', 'torchscript_embedder', 'meta_path', 'Embeddings', 'embed', 'check_finite', 'read_rows',
-           'as_queries', 'default_nlist', 'default_nprobe', 'knn_index', 'neighbour_mean', 'check_k', 'Rows',
-           'search_chunks', 'knn_extrapolate', 'rank_agreement', 'kept_overlap', 'cv_folds', 'cv_knn', 'self_features',
-           'search_excluding', 'neighbour_features', 'design', 'quantiles', 'fit_regressor', 'fit_learned',
-           'cv_regress', 'estimate', 'extrapolate']
+           'timm_embedder', 'load_torchscript', 'torchscript_embedder', 'meta_path', 'Embeddings', 'embed',
+           'check_finite', 'read_rows', 'as_queries', 'default_nlist', 'default_nprobe', 'knn_index', 'neighbour_mean',
+           'check_k', 'Rows', 'search_chunks', 'knn_extrapolate', 'rank_agreement', 'kept_overlap', 'cv_folds',
+           'cv_knn', 'self_features', 'search_excluding', 'neighbour_features', 'design', 'quantiles', 'fit_regressor',
+           'fit_learned', 'cv_regress', 'estimate', 'extrapolate']
 
 # %% ../nbs/06_extrapolate.ipynb #6e0a0008
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -155,12 +155,16 @@ def _offline():
 def _interpolation(cfg): return 'bicubic' if cfg.get('interpolation') == 'bicubic' else 'bilinear'
 def _hf_cache(): return os.environ.get('HF_HUB_CACHE', os.path.join(os.environ.get('HF_HOME', '~/.cache/huggingface'), 'hub'))
 
+def load_torchscript(path):
+    "The TorchScript model saved at `path` (`torch.jit.save`), on the CPU, in eval mode"
+    try: return torch.jit.load(str(path), map_location='cpu').eval()
+    except Exception as e:
+        raise InputError(f"{path} is not a TorchScript file that loads (torch.jit.save): {str(e).strip().splitlines()[0][:200]}") from None
+
 def torchscript_embedder(path, size=224, mean=IMAGENET_MEAN, std=IMAGENET_STD, channels:int=3):
     "A TorchScript file as an embedder, fed `channels`-channel images resized to `size` and normalised by `mean`, `std`"
     path = _weights_file(path, 'TorchScript')
-    try: model = torch.jit.load(str(path), map_location='cpu')
-    except (RuntimeError, ValueError) as e: raise InputError(f"{path} is not a TorchScript file: {str(e).splitlines()[0]}") from None
-    emb = nn.Sequential(Preprocess(size, mean, std, channels), model).eval()
+    emb = nn.Sequential(Preprocess(size, mean, std, channels), load_torchscript(path)).eval()
     emb.spec = f"torchscript:{path}" + (f" size {size}" if size != 224 else '')
     return emb
 
