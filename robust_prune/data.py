@@ -13,12 +13,13 @@ from fastcore.basics import ifnone, patch, chunked
 from fastai.torch_core import default_device
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
+from fastprogress.fastprogress import progress_bar
 
 # %% auto #0
 __all__ = ['NPZ_KEYS', 'TORCHVISION_DATASETS', 'SPEC_KINDS', 'InputError', 'MissingInput', 'check_images', 'check_labels',
            'to_float', 'ArrayDataset', 'split_dataset', 'load_npz', 'digits_dataset', 'data_root',
            'torchvision_dataset', 'parse_spec', 'load_dataset', 'load_splits', 'ArrayDL', 'dataloaders', 'fingerprint',
-           'check_fingerprint', 'atomic_path', 'read_npz']
+           'check_fingerprint', 'atomic_path', 'read_npz', 'maybe_bar']
 
 # %% ../nbs/00_data.ipynb #5e1a9c02
 class InputError(ValueError):
@@ -295,3 +296,8 @@ def read_npz(path, keys, what:str, json_keys=()):
         return {k: json.loads(str(v)) if k in json_keys else v for k, v in arrays.items()}
     except InputError: raise
     except (OSError, ValueError, EOFError) as e: raise InputError(f"{path} is not a readable {what} ({e})") from None
+
+# %% ../nbs/00_data.ipynb #092bed23
+def maybe_bar(items, progress:bool=True, leave:bool=False):
+    "`items` in a fastprogress bar when `progress`, else `items` themselves"
+    return progress_bar(items, leave=leave) if progress else items

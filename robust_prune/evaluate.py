@@ -9,8 +9,7 @@ from __future__ import annotations
 import time, sys, logging
 import numpy as np, torch
 from fastcore.basics import ifnone
-from fastprogress.fastprogress import progress_bar
-from .data import ArrayDataset, InputError, to_float
+from .data import ArrayDataset, InputError, maybe_bar, to_float
 from .attacks import pgd, default_alpha, NORMS
 
 # %% auto #0
@@ -31,7 +30,7 @@ def _device(model): return next(model.parameters()).device
 def _batches(ds, pos, bs, device, progress):
     "Float images and labels of the samples at `pos`, `bs` at a time, on `device`"
     chunks = np.array_split(pos, max(1, -(-len(pos) // bs)))
-    for chunk in (progress_bar(chunks, leave=False) if progress else chunks):
+    for chunk in maybe_bar(chunks, progress):
         x, y, _ = ds.raw_batch(chunk)
         yield to_float(x.to(device)), y.to(device)
 

@@ -13,10 +13,9 @@ from typing import Literal, Union, get_type_hints, get_args, get_origin
 import numpy as np, pandas as pd, torch
 from fastcore.basics import ifnone
 from fastcore.docments import docments
-from fastprogress.fastprogress import progress_bar
 from fastai.torch_core import default_device
 import robust_prune
-from .data import (InputError, MissingInput, ArrayDataset, load_splits, load_dataset, parse_spec, dataloaders, atomic_path,
+from .data import (InputError, maybe_bar, MissingInput, ArrayDataset, load_splits, load_dataset, parse_spec, dataloaders, atomic_path,
                                check_labels, fingerprint, check_fingerprint, TORCHVISION_DATASETS)
 from .models import create_model, ARCHS
 from .attacks import NORMS
@@ -462,7 +461,7 @@ def _evaluated(run_dir, attack:str, n:int, steps:int|None=None):
 def sweep(configs:dict, out, pgd_steps:int=50, autoattack:int=0, progress:bool=True):
     "Train each of `configs` (name -> `RunConfig`) into `out/name` and evaluate it on its validation data: clean, PGD-`pgd_steps`, and AutoAttack on `autoattack` examples (0: not); finished runs and records are reused. Their `run_results`"
     out, items = Path(out), list(configs.items())
-    bar = progress_bar(items) if progress else items
+    bar = maybe_bar(items, progress, leave=True)
     for name, cfg in bar:
         if progress: bar.comment = name
         train_run(cfg, out/name, quiet=True)

@@ -12,10 +12,9 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 import faiss
 from fastcore.basics import ifnone
-from fastprogress.fastprogress import progress_bar
 from scipy.stats import spearmanr, kendalltau, rankdata
 import robust_prune
-from .data import InputError, MissingInput, ArrayDataset, to_float, fingerprint, atomic_path, read_npz
+from .data import InputError, maybe_bar, MissingInput, ArrayDataset, to_float, fingerprint, atomic_path, read_npz
 from .models import features
 from .scores import Scores, scores_meta
 from .select import keep_mask
@@ -72,7 +71,6 @@ class PixelPCA(nn.Module):
     def forward(self, x): return (x.flatten(1) - self.mean) @ self.components.T
 
 def _chunks(n:int, size:int): return [slice(i, min(i + size, n)) for i in range(0, n, size)]
-def _bar(items, progress:bool, leave:bool=False): return progress_bar(items, leave=leave) if progress else items
 
 def _images(ds:ArrayDataset, pos):
     "Float images in [0, 1] of the samples at positions `pos`, in that order"
@@ -89,7 +87,7 @@ def pixel_pca(ds:ArrayDataset, dim:int=64, bs:int=4096, progress:bool=True):
     if not isinstance(dim, (int, np.integer)) or not 1 <= dim <= min(n, d):
         raise InputError(f"`dim` must be a number of components in 1..{min(n, d)} (images: {n}, pixels: {d}), got {dim!r}")
     total, gram = np.zeros(d), np.zeros((d, d))
-    for sl in _bar(_chunks(n, bs), progress):
+    for sl in maybe_bar(_chunks(n, bs), progress):
         x = _images(ds, np.arange(sl.start, sl.stop)).flatten(1).double().numpy()
         total += x.sum(0); gram += x.T @ x
     mean = total / n
@@ -228,7 +226,7 @@ def embed(embedder:nn.Module, ds:ArrayDataset, out=None, bs:int=256, dtype:str='
     meta = _embedding_meta(embedder, ds, dtype, first.shape[1])
     if out is None: vectors, done, state = np.empty((n, meta['dim']), dtype), 0, None
     else: vectors, done, state = _open_partial(Path(out), meta, n)
-    for i, sl in enumerate(_bar(parts, progress, leave=True)):
+    for i, sl in enumerate(maybe_bar(parts, progress, leave=True)):
         if sl.stop <= done: continue
         vectors[sl] = first if i == 0 else _embed_batch(embedder, _images(ds, order[sl]), device, amp)
         if state is not None and ((i + 1) % save_every == 0 or sl.stop == n): _mark_done(state, vectors, meta, sl.stop)
@@ -338,7 +336,7 @@ def search_chunks(idx, dest, k:int, metric:str='l2', chunk:int=2**16, progress:b
     "For each `chunk` rows of `dest`: their slice, and the distances and positions of their `k` nearest neighbours in `idx`"
     if dest.shape[1] != idx.d:
         raise InputError(f"source and destination embeddings must have the same dimension, got {idx.d} and {dest.shape[1]}")
-    for sl in _bar(_chunks(len(dest), chunk), progress):
+    for sl in maybe_bar(_chunks(len(dest), chunk), progress):
         q = as_queries(read_rows(dest, sl), metric)
         check_finite(q, f'the destination embedding (rows {sl.start}..{sl.stop - 1} searched)')
         D, I = idx.search(q, k)
@@ -413,7 +411,7 @@ def self_features(model:nn.Module, ds:ArrayDataset, attack=None, eps:float|None=
     model, order, out = model.to(device).eval(), np.argsort(ds.ids), []
     with torch.random.fork_rng(devices=[device] if device.type == 'cuda' else []):
         torch.manual_seed(seed)   # the attack's random starts
-        for sl in _bar(_chunks(len(ds), bs), progress):
+        for sl in maybe_bar(_chunks(len(ds), bs), progress):
             x, y = _images(ds, order[sl]).to(device), torch.as_tensor(ds.labels[order[sl]], device=device)
             x_adv = x if attack is None else attack(model, x, y, eps)
             with torch.no_grad(): out.append(torch.cat([_describe(model(x), y), _describe(model(x_adv), y)], 1).cpu().numpy())

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch
 import robust_prune
-from fastprogress.fastprogress import progress_bar
-from .data import InputError, MissingInput, atomic_path, read_npz, to_float, fingerprint
+from .data import InputError, maybe_bar, MissingInput, atomic_path, read_npz, to_float, fingerprint
 from .attacks import deepfool
 
 # %% auto #0
@@ -265,7 +264,7 @@ def margin_scores(model, ds,
     device = next(model.parameters()).device
     chunks = np.array_split(np.arange(len(ds)), max(1, -(-len(ds) // bs)))
     margin, flipped, ids, labels = [], [], [], []
-    for pos in (progress_bar(chunks, leave=False) if progress else chunks):
+    for pos in maybe_bar(chunks, progress):
         x, y, i = ds.raw_batch(pos)
         r = deepfool(model, to_float(x.to(device)), y.to(device), **params)
         margin.append(r.margin.cpu().double().numpy()); flipped.append(r.flipped.cpu().numpy()); ids.append(i.numpy()); labels.append(y.numpy())
