@@ -60,10 +60,9 @@ def main():
     a = p.parse_args()
     out = Path(a.out)
     path, m = margins(a.data, a.valid, out, a.epochs, a.candidates)
-    high = select(m, keep=a.keep, remove='highest').save(out/'select-highest.npz')
-    rand = select(m, keep=a.keep, remove='random').save(out/'select-random.npz')
-    kept = Scores.load(path).by_id()[np.load(high)['mask']]
-    print(f"PUMA keeps {np.load(high)['mask'].sum()} images, margins up to {kept.max():.3f}", flush=True)
+    sel = select(m, keep=a.keep, remove='highest')
+    high, rand = sel.save(out/'select-highest.npz'), select(m, keep=a.keep, remove='random').save(out/'select-random.npz')
+    print(f"PUMA keeps {sel.mask.sum()} images, margins up to {m.by_id()[sel.mask].max():.3f}", flush=True)
     variants = {'PUMA': ('puma', dict(selection=str(high), eps_from=str(path))), 'pruned, fixed eps': ('pruned', dict(selection=str(high))),
                 f'random {a.keep:.0%}': ('random', dict(selection=str(rand))), 'full data': ('full', {})}
     rows = []
@@ -74,7 +73,7 @@ def main():
             rows.append(dict(variant=name, **train_and_evaluate(cfg, run, name)))
     res = pd.DataFrame(rows)
     res.to_csv(out/'results.csv', index=False)
-    results, sel = Path(a.results), select(m, keep=a.keep, remove='highest')
+    results = Path(a.results)
     results.mkdir(parents=True, exist_ok=True)
     res.to_csv(results/'puma_mnist.csv', index=False)
     rule_counts(m, EPS, sel).to_csv(results/'puma_mnist_rule.csv')

@@ -14,10 +14,10 @@ from .select import keep_mask
 from .extrapolate import rank_agreement
 
 # %% auto #0
-__all__ = ['GEOMETRY_METHODS', 'RESULT_COLUMNS', 'RESULT_METRICS', 'EPOCH_COLUMNS', 'thumbnails', 'histogram_bins', 'Geometry',
-           'embedding_geometry', 'class_geometry', 'geometry_figure', 'ScoreComparison', 'score_comparison',
-           'comparison_figure', 'disagreement_thumbnails', 'margin_comparison', 'margin_figure', 'fraction_table',
-           'fraction_figure', 'tradeoff_figure', 'training_figure']
+__all__ = ['KEPT', 'REMOVED', 'GEOMETRY_METHODS', 'RESULT_COLUMNS', 'RESULT_METRICS', 'EPOCH_COLUMNS', 'thumbnails',
+           'histogram_bins', 'cuts', 'Geometry', 'embedding_geometry', 'class_geometry', 'geometry_figure',
+           'ScoreComparison', 'score_comparison', 'comparison_figure', 'disagreement_thumbnails', 'margin_comparison',
+           'margin_figure', 'fraction_table', 'fraction_figure', 'tradeoff_figure', 'training_figure']
 
 # %% ../nbs/09_analysis.ipynb #a9f1c2d5
 def thumbnails(images, captions=None, cols:int=8, size:int=90, title:str|None=None):
@@ -44,6 +44,24 @@ def histogram_bins(values, bins:int=40):
     edges = np.histogram_bin_edges(values[np.isfinite(values)], bins)
     size = edges[1] - edges[0]
     return dict(start=edges[0], end=edges[-1] + size, size=size)
+
+# %% ../nbs/09_analysis.ipynb #e10c000c
+KEPT, REMOVED = '#1f77b4', '#d62728'   # the colours of kept and removed samples
+
+def _switches(score, kept):
+    "Midpoints between neighbours in sorted `score` where `kept` switches, ties ordered by `kept`"
+    order = np.lexsort((kept, score))
+    s, k = score[order], kept[order]
+    at = np.flatnonzero(k[1:] != k[:-1])
+    return (s[at] + s[at + 1]) / 2
+
+def cuts(score, kept, most:int=2):
+    "The scores at which sorted `score` passes between kept and removed (`kept`); none when there are more than `most`"
+    score, kept = np.asarray(score, dtype=np.float64), np.asarray(kept)
+    if kept.dtype != bool or score.ndim != 1 or kept.shape != score.shape:
+        raise InputError(f"`kept` must be one boolean per score ({score.shape}), got {kept.dtype} {kept.shape}")
+    found = min(_switches(score, kept), _switches(score, ~kept), key=len)
+    return found if len(found) <= most else found[:0]
 
 # %% ../nbs/09_analysis.ipynb #b7e10011
 @dataclass
@@ -219,12 +237,6 @@ def score_comparison(a:Scores, b:Scores,
                            a.meta['data'], stats)
 
 # %% ../nbs/09_analysis.ipynb #b7e10035
-def _thresholds(pct, kept):
-    "The percentiles between kept and removed samples, when the kept ones are one or two runs of percentiles (else none)"
-    order = np.argsort(pct, kind='stable')
-    change = np.flatnonzero(kept[order][1:] != kept[order][:-1])
-    return [] if len(change) > 2 else [(pct[order][i] + pct[order][i + 1]) / 2 for i in change]
-
 def _percentiles(score): return pd.Series(score).rank(pct=True).to_numpy() * 100
 
 def comparison_figure(c:ScoreComparison, title:str|None=None):
@@ -238,8 +250,8 @@ def comparison_figure(c:ScoreComparison, title:str|None=None):
         m = label == cl
         fig.add_trace(go.Scatter(x=pa[m].round(2), y=pb[m].round(2), mode='markers', name='all' if cl < 0 else f'class {cl}', marker=dict(size=4),
                                  customdata=c.ids[m], hovertemplate=f'id %{{customdata}}<br>{na} %{{x:.0f}}, {nb} %{{y:.0f}}<extra></extra>'))
-    for x in _thresholds(pa, c.kept_a): fig.add_vline(x=x, line_dash='dash', line_color='grey')
-    for y in _thresholds(pb, c.kept_b): fig.add_hline(y=y, line_dash='dash', line_color='grey')
+    for x in cuts(pa, c.kept_a): fig.add_vline(x=x, line_dash='dash', line_color='grey')
+    for y in cuts(pb, c.kept_b): fig.add_hline(y=y, line_dash='dash', line_color='grey')
     s, r = c.stats, c.rule
     rule = f"keep {r['keep']:g}, remove {r['remove']}{', class-balanced' if r['class_balanced'] else ''}"
     fig.update_layout(title=title or f"{na} and {nb}: Spearman {s['spearman']:.2f}, Kendall {s['kendall']:.2f}<br>"
@@ -252,16 +264,13 @@ def comparison_figure(c:ScoreComparison, title:str|None=None):
 # %% ../nbs/09_analysis.ipynb #b7e10038
 def disagreement_thumbnails(c:ScoreComparison, ds, n:int=8, size:int=80):
     "Thumbnails of up to `n` images of `ds` kept under one score of `c` and removed under the other, each way round"
-    if 'labels' in c.data: check_fingerprint(c.data, ds, 'the scores compared')
-    elif ds.n_ids != c.data['n'] or len(ds) != ds.n_ids:
-        raise InputError(f"`ds` must hold the {c.data['n']} samples the scores are about, got {ds!r}")
+    check_fingerprint(c.data, ds, 'the scores compared')
     pa, pb = _percentiles(c.a), _percentiles(c.b)
     pick = lambda m: np.flatnonzero(m)[np.argsort(-np.abs(pa - pb)[m], kind='stable')][:n]
     only_a, only_b = pick(c.kept_a & ~c.kept_b), pick(c.kept_b & ~c.kept_a)
     k = min(len(only_a), len(only_b))
     if k == 0: raise InputError(f"`{c.names[0]}` and `{c.names[1]}` keep the same samples under the rule: there is no disagreement to show")
-    pos = np.empty(ds.n_ids, dtype=np.int64)
-    pos[ds.ids] = np.arange(len(ds))
+    pos = np.argsort(ds.ids)     # the position of each id: `ds` holds every id once (its fingerprint says so)
     shown = np.concatenate([only_a[:k], only_b[:k]])
     images = ds.images[ds.rows[pos[c.ids[shown]]]]
     captions = [f"{ds.classes[ds.labels[pos[i]]]} · {pa[j]:.0f} / {pb[j]:.0f}" for i, j in zip(c.ids[shown], shown)]

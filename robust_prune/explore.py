@@ -14,11 +14,10 @@ import ipywidgets as widgets
 from .data import InputError, ArrayDataset, check_fingerprint
 from .scores import Scores
 from .select import REMOVE, check_rule, keep_mask
-from .analysis import thumbnails, histogram_bins
+from .analysis import KEPT, REMOVED, thumbnails, histogram_bins, cuts
 
 # %% auto #0
-__all__ = ['KEPT', 'REMOVED', 'scores_for', 'cuts', 'class_counts', 'counts_figure', 'score_histogram', 'extremes', 'Explorer',
-           'explore']
+__all__ = ['scores_for', 'class_counts', 'counts_figure', 'score_histogram', 'extremes', 'Explorer', 'explore']
 
 # %% ../nbs/10_explore.ipynb #e10c0008
 def scores_for(source, ds:ArrayDataset, name:str='scores'):
@@ -33,25 +32,7 @@ def scores_for(source, ds:ArrayDataset, name:str='scores'):
     if 'labels' in data and len(ds) == ds.n_ids: check_fingerprint(data, ds, what)
     return source
 
-# %% ../nbs/10_explore.ipynb #e10c000c
-def _switches(score, kept):
-    "Midpoints between neighbours in sorted `score` where `kept` switches, ties ordered by `kept`"
-    order = np.lexsort((kept, score))
-    s, k = score[order], kept[order]
-    at = np.flatnonzero(k[1:] != k[:-1])
-    return (s[at] + s[at + 1]) / 2
-
-def cuts(score, kept, most:int=2):
-    "The scores at which sorted `score` passes between kept and removed (`kept`); none when there are more than `most`"
-    score, kept = np.asarray(score, dtype=np.float64), np.asarray(kept)
-    if kept.dtype != bool or score.ndim != 1 or kept.shape != score.shape:
-        raise InputError(f"`kept` must be one boolean per score ({score.shape}), got {kept.dtype} {kept.shape}")
-    found = min(_switches(score, kept), _switches(score, ~kept), key=len)
-    return found if len(found) <= most else found[:0]
-
 # %% ../nbs/10_explore.ipynb #e10c000f
-KEPT, REMOVED = '#1f77b4', '#d62728'   # the colours of kept and removed samples, as in `puma.margin_histogram`
-
 def class_counts(labels, kept, classes):
     "Per class of `classes` (names, by class number): how many of the samples with `labels` are `kept`, of how many"
     labels, kept = np.asarray(labels), np.asarray(kept, dtype=np.float64)

@@ -10,7 +10,7 @@ import numpy as np, pandas as pd
 from .data import InputError
 from .scores import Scores
 from .select import Selection, puma_eps
-from .analysis import histogram_bins
+from .analysis import KEPT, REMOVED, histogram_bins
 
 # %% auto #0
 __all__ = ['RULE_BRANCHES', 'rule_counts', 'margin_histogram']
@@ -52,7 +52,7 @@ def margin_histogram(margins:Scores, selection:Selection, eps:float, cols:int=5,
     xbins = histogram_bins(m, bins)
     for i, c in enumerate(classes):
         r, col = i // cols + 1, i % cols + 1
-        for name, part, colour in [('kept', kept, '#1f77b4'), ('removed', ~kept, '#d62728')]:
+        for name, part, colour in [('kept', kept, KEPT), ('removed', ~kept, REMOVED)]:
             fig.add_trace(go.Histogram(x=m[(margins.label == c) & part], xbins=xbins,
                                        name=name, legendgroup=name, showlegend=i == 0, marker_color=colour, opacity=0.7), row=r, col=col)
         fig.add_vrect(x0=0, x1=eps, fillcolor='green', opacity=0.12, line_width=0, row=r, col=col)
