@@ -26,7 +26,7 @@ from scipy.stats import spearmanr
 from robust_prune.data import to_float
 from robust_prune.attacks import deepfool, pgd, default_alpha, perturbation_size
 from robust_prune.evaluate import eval_positions
-from robust_prune.experiments import RunConfig, train_run, load_run, run_data
+from robust_prune.runs import RunConfig, train_run, load_run, run_data
 
 def seconds(f):
     start = time.perf_counter(); out = f()

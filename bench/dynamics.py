@@ -22,7 +22,7 @@ from robust_prune.data import load_splits, dataloaders
 from robust_prune.models import create_model
 from robust_prune.train import robust_learner, DynamicsRecorder
 from fastai.callback.core import Callback
-from robust_prune.scores import (DYNAMICS_FIELDS, Dynamics, DYNAMICS_SCORES, dynamics_arrays, write_dynamics_meta,
+from robust_prune.scores import (DYNAMICS_FIELDS, Dynamics, score_methods, dynamics_arrays, write_dynamics_meta,
                                  open_dynamics, score_dynamics, random_scores)
 
 EPS, ALPHA, LR, BS = 0.3, 0.375, 5e-3, 100
@@ -89,7 +89,7 @@ def score_times(n=17_435, epochs=20, repeats=3):
     on_disk = open_dynamics(folder)
     print(f"\nseconds per score, {n} samples x {epochs} epochs, median of {repeats} (target < 1 s each):")
     print(f"  {'method':<11} {'float32 in memory':>18} {'float16 memory-mapped':>22}")
-    for method in list(DYNAMICS_SCORES) + ['random']:
+    for method in score_methods('dynamics') + ('random',):
         row = []
         for dyn in (in_memory, on_disk):
             times = []

@@ -69,7 +69,8 @@ def baselines(source, dest, k):
 def ivf_on_cifar(root, k, dim, nprobes):
     "Exact vs IVF search of CIFAR-10 test images among the training images, pixels + PCA: seconds, speed-up, recall@k"
     from robust_prune.data import load_dataset
-    from robust_prune.extrapolate import pixel_pca, embed, knn_index, as_queries, default_nlist
+    from robust_prune.embed import pixel_pca, embed
+    from robust_prune.extrapolate import knn_index, as_queries, default_nlist
     train, test = load_dataset(f'cifar10:{root}', train=True), load_dataset(f'cifar10:{root}', train=False)
     t = time.perf_counter()
     pca = pixel_pca(train, dim, progress=False)

@@ -32,8 +32,10 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from sklearn.model_selection import train_test_split
 from robust_prune.data import fingerprint
-from robust_prune.experiments import RunConfig, train_run, run_data, score_run, load_run, run_self_features
-from robust_prune.extrapolate import embed, model_embedder, pixel_pca, extrapolate, rank_agreement, kept_overlap
+from robust_prune.runs import RunConfig, train_run, run_data, load_run
+from robust_prune.stages import score_run, run_self_features
+from robust_prune.embed import embed, model_embedder, pixel_pca
+from robust_prune.extrapolate import extrapolate, rank_agreement, kept_overlap
 from robust_prune.select import Selection, select
 from runs import train_and_evaluate
 

@@ -25,10 +25,11 @@ Every run is a run directory under --out: running the script again reuses finish
 import argparse, json
 from pathlib import Path
 import numpy as np, pandas as pd
-from robust_prune.experiments import RunConfig, train_run, margin_run
+from robust_prune.runs import RunConfig, train_run
+from robust_prune.stages import score_run
 from robust_prune.scores import Scores
 from robust_prune.select import select, puma_eps
-from robust_prune.puma import rule_counts
+from robust_prune.select import rule_counts
 from runs import train_and_evaluate
 
 EPS = 0.3
@@ -38,11 +39,11 @@ def margins(data, valid, out, epochs, candidates):
     run = out/'trades-full-seed0'
     train_run(RunConfig(data, valid=valid, trainer='trades', epochs=epochs, seed=0), run, quiet=True)
     path = out/'margins-linf.npz'
-    if not path.exists(): margin_run(run, norm='linf', steps=50, overshoot=0.02, candidates=candidates, out=path, progress=False)
+    if not path.exists(): score_run(run, 'margin', norm='linf', steps=50, overshoot=0.02, candidates=candidates, out=path, progress=False)
     m = Scores.load(path)
     eps = puma_eps(m.score, EPS, m.lower_bound)
     q = np.percentile(m.score, [25, 50, 75])
-    print(f"DeepFool l_inf margins of the {len(m)} training images under the seed-0 TRADES model: {m.meta['flipped']:.1%} flipped "
+    print(f"DeepFool l_inf margins of the {len(m)} training images under the seed-0 TRADES model: {1 - m.lower_bound.mean():.1%} flipped "
           f"within 50 steps, {(m.score <= 0).mean():.1%} misclassified, {((m.score > 0) & (m.score < EPS) & ~m.lower_bound).mean():.1%} "
           f"with 0 < margin < {EPS}; quartiles {q[0]:.3f} / {q[1]:.3f} / {q[2]:.3f}; mean PUMA budget {eps.mean():.3f}", flush=True)
     return path, m

@@ -18,7 +18,8 @@ import argparse
 from pathlib import Path
 import pandas as pd
 from scipy.stats import spearmanr
-from robust_prune.experiments import RunConfig, train_run, score_run
+from robust_prune.runs import RunConfig, train_run
+from robust_prune.stages import score_run
 from runs import train_and_evaluate
 from robust_prune.select import select
 

@@ -1,5 +1,6 @@
 """What the MNIST benchmark scripts share: one training run, evaluated clean and under PGD-50, as a row of a results table."""
-from robust_prune.experiments import RunConfig, train_run, evaluate_run
+from robust_prune.runs import RunConfig, train_run
+from robust_prune.stages import evaluate_run
 
 def train_and_evaluate(cfg:RunConfig, run, label:str):
     "Train `cfg` into `run` (reused when finished), evaluate it clean and under PGD-50 on its validation data, print one line"
