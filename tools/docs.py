@@ -4,7 +4,7 @@ The real site is built by Quarto (the GitHub workflow runs `nbdev-docs`). This s
 where Quarto is not installed, from the same processed notebooks:
 
     python tools/docs.py --out _docs/site                              # every notebook of nbs/
-    python tools/docs.py --out _docs/site --only index.ipynb 16_puma.ipynb
+    python tools/docs.py --out _docs/site --only index.ipynb 18_puma.ipynb
 
 1. The project's configuration and notebooks are copied into a temporary folder, and nbdev processes them there
    (`nbdev.serve.proc_nbs`, the step `nbdev-proc-nbs` runs, without its attempt to install Quarto): directives
@@ -23,7 +23,7 @@ where Quarto is not installed, from the same processed notebooks:
    `tools/check_docs.py` compares with what the browser drew.
 
 Pages are named as the Quarto site names them, after the `output-file` that nbdev puts in the front matter:
-`index.ipynb` gives `index.html`, `16_puma.ipynb` gives `puma.html`. Every page carries a navigation list of
+`index.ipynb` gives `index.html`, `18_puma.ipynb` gives `puma.html`. Every page carries a navigation list of
 all the pages built (relative links, so the folder can be opened from disk or moved). Nothing is loaded from
 the network: the template's MathJax, require.js, mermaid and widget scripts are left out. A page that contains
 the temporary folder or the repository's absolute path is an error.
