@@ -29,7 +29,8 @@ def thumbnails(images, captions=None, cols:int=8, size:int=90, title:str|None=No
     if captions is not None and len(captions) != len(images):
         raise InputError(f"`captions` must have one caption per image ({len(images)}), got {len(captions)}")
     cols = min(cols, len(images))
-    fig = px.imshow(images, facet_col=0, facet_col_wrap=cols, binary_string=True, facet_col_spacing=0.01, facet_row_spacing=0.08)
+    fig = px.imshow(images, facet_col=0, facet_col_wrap=cols, binary_string=True, facet_col_spacing=0.01,
+                    facet_row_spacing=0.08)
     labels = [str(c) for c in captions] if captions is not None else [str(i) for i in range(len(images))]
     for a in fig.layout.annotations: a.text = labels[int(a.text.split('=')[1])]
     fig.update_xaxes(visible=False).update_yaxes(visible=False)
@@ -65,18 +66,6 @@ def cuts(score, kept, most:int=2):
     return found if len(found) <= most else found[:0]
 
 # %% ../nbs/12_analysis.ipynb #b7e10031
-def _same_data(scores:dict):
-    "Raise an `InputError` unless all `scores` (by name) are about the same samples, by their `meta['data']` fingerprints"
-    (first, s0), *rest = scores.items()
-    d0 = s0.meta['data']
-    for name, s in rest:
-        d = s.meta['data']
-        if (d['name'], d['n']) != (d0['name'], d0['n']):
-            raise InputError(f"`{first}` and `{name}` must score the same samples, but one is about {d0['n']} ids of {d0['name']} "
-                             f"and the other about {d['n']} ids of {d['name']}")
-        if d.get('labels', d0.get('labels')) != d0.get('labels', d.get('labels')):
-            raise InputError(f"`{first}` and `{name}` must score the same samples, but their labels differ ({d0['name']}, {d0['n']} ids)")
-
 @dataclass
 class ScoreComparison:
     "Two scores of the same samples side by side, and the samples each keeps under one rule"
@@ -96,12 +85,26 @@ class ScoreComparison:
         return (f"ScoreComparison({self.names[0]} vs {self.names[1]}, {s['n']} samples: Spearman {s['spearman']:.3f}, "
                 f"Kendall {s['kendall']:.3f}, {s['kept_overlap']:.1%} of the kept samples kept by both)")
 
+# %% ../nbs/12_analysis.ipynb #9d676113
+def _same_data(scores:dict):
+    "Raise an `InputError` unless all `scores` (by name) are about the same samples, by `meta['data']` fingerprints"
+    (first, s0), *rest = scores.items()
+    d0 = s0.meta['data']
+    for name, s in rest:
+        d = s.meta['data']
+        if (d['name'], d['n']) != (d0['name'], d0['n']):
+            raise InputError(f"`{first}` and `{name}` must score the same samples, but one is about {d0['n']} ids "
+                             f"of {d0['name']} and the other about {d['n']} ids of {d['name']}")
+        if d.get('labels', d0.get('labels')) != d0.get('labels', d.get('labels')):
+            raise InputError(f"`{first}` and `{name}` must score the same samples, but their labels differ "
+                             f"({d0['name']}, {d0['n']} ids)")
+
 def score_comparison(a:Scores, b:Scores,
                      keep:float=0.5, # fraction kept by the rule the kept sets are compared under
                      remove:str='lowest', # what the rule removes (see `select.REMOVE`)
                      class_balanced:bool=False, # keep the same fraction of every class
                      names=('a', 'b')): # what `a` and `b` are, for messages and figures
-    "Rank agreement of the scores `a` and `b` of the same samples, and how much of what each keeps under a rule the other keeps"
+    "Rank agreement of scores `a` and `b` (same samples), and how much of what each keeps under a rule the other keeps"
     if len(names) != 2: raise InputError(f"`names` must name the two scores, got {names!r}")
     _same_data(dict(zip(names, (a, b))))
     ids = np.intersect1d(a.index, b.index)
@@ -111,14 +114,14 @@ def score_comparison(a:Scores, b:Scores,
     label = known[0].by_id(known[0].label, -1)[ids] if known else None
     kept_a, kept_b = (keep_mask(s, keep, remove, labels=label, class_balanced=class_balanced) for s in (sa, sb))
     stats = dict(rank_agreement(sa, sb), kept_overlap=float((kept_a & kept_b).sum() / kept_b.sum()))
-    return ScoreComparison(ids, sa, sb, label, kept_a, kept_b, tuple(names), dict(keep=keep, remove=remove, class_balanced=class_balanced),
-                           a.meta['data'], stats)
+    return ScoreComparison(ids, sa, sb, label, kept_a, kept_b, tuple(names),
+                           dict(keep=keep, remove=remove, class_balanced=class_balanced), a.meta['data'], stats)
 
 # %% ../nbs/12_analysis.ipynb #b7e10035
 def _percentiles(score): return pd.Series(score).rank(pct=True).to_numpy() * 100
 
 def comparison_figure(c:ScoreComparison, title:str|None=None):
-    "A plotly figure: each sample at its percentile under the two scores of `c`, coloured by class, with the rule's thresholds"
+    "A plotly figure: each sample at its percentile under `c`'s scores, coloured by class, with the rule's thresholds"
     import plotly.graph_objects as go
     pa, pb = _percentiles(c.a), _percentiles(c.b)
     na, nb = c.names
@@ -126,15 +129,17 @@ def comparison_figure(c:ScoreComparison, title:str|None=None):
     label = np.full(len(c.ids), -1) if c.label is None else c.label
     for cl in np.unique(label):
         m = label == cl
-        fig.add_trace(go.Scatter(x=pa[m].round(2), y=pb[m].round(2), mode='markers', name='all' if cl < 0 else f'class {cl}', marker=dict(size=4),
-                                 customdata=c.ids[m], hovertemplate=f'id %{{customdata}}<br>{na} %{{x:.0f}}, {nb} %{{y:.0f}}<extra></extra>'))
+        fig.add_trace(go.Scatter(x=pa[m].round(2), y=pb[m].round(2), mode='markers',
+                                 name='all' if cl < 0 else f'class {cl}', marker=dict(size=4), customdata=c.ids[m],
+                                 hovertemplate=(f'id %{{customdata}}<br>{na} %{{x:.0f}}, '
+                                                f'{nb} %{{y:.0f}}<extra></extra>')))
     for x in cuts(pa, c.kept_a): fig.add_vline(x=x, line_dash='dash', line_color='grey')
     for y in cuts(pb, c.kept_b): fig.add_hline(y=y, line_dash='dash', line_color='grey')
     s, r = c.stats, c.rule
     rule = f"keep {r['keep']:g}, remove {r['remove']}{', class-balanced' if r['class_balanced'] else ''}"
     fig.update_layout(title=title or f"{na} and {nb}: Spearman {s['spearman']:.2f}, Kendall {s['kendall']:.2f}<br>"
-                                     f"{s['kept_overlap']:.0%} of the kept samples kept by both ({rule})", title_font_size=15,
-                      width=700, height=650, legend=dict(itemsizing='constant'))
+                                     f"{s['kept_overlap']:.0%} of the kept samples kept by both ({rule})",
+                      title_font_size=15, width=700, height=650, legend=dict(itemsizing='constant'))
     fig.update_xaxes(title_text=f'{na} (percentile)', range=[0, 100.5])
     fig.update_yaxes(title_text=f'{nb} (percentile)', range=[0, 100.5], scaleanchor='x', scaleratio=1)
     return fig
@@ -147,28 +152,33 @@ def disagreement_thumbnails(c:ScoreComparison, ds, n:int=8, size:int=80):
     pick = lambda m: np.flatnonzero(m)[np.argsort(-np.abs(pa - pb)[m], kind='stable')][:n]
     only_a, only_b = pick(c.kept_a & ~c.kept_b), pick(c.kept_b & ~c.kept_a)
     k = min(len(only_a), len(only_b))
-    if k == 0: raise InputError(f"`{c.names[0]}` and `{c.names[1]}` keep the same samples under the rule: there is no disagreement to show")
+    if k == 0:
+        raise InputError(f"`{c.names[0]}` and `{c.names[1]}` keep the same samples under the rule: "
+                         "there is no disagreement to show")
     pos = np.argsort(ds.ids)     # the position of each id: `ds` holds every id once (its fingerprint says so)
     shown = np.concatenate([only_a[:k], only_b[:k]])
     images = ds.images[ds.rows[pos[c.ids[shown]]]]
     captions = [f"{ds.classes[ds.labels[pos[i]]]} · {pa[j]:.0f} / {pb[j]:.0f}" for i, j in zip(c.ids[shown], shown)]
     na, nb = c.names
-    fig = thumbnails(images, captions, cols=k, size=size, title=f"Top: kept by {na}, removed by {nb}; bottom: the reverse<br>"
-                                                               f"captions: class · percentile under {na} / {nb}")
+    fig = thumbnails(images, captions, cols=k, size=size,
+                     title=f"Top: kept by {na}, removed by {nb}; bottom: the reverse<br>"
+                           f"captions: class · percentile under {na} / {nb}")
     return fig.update_layout(title_font_size=13, margin_t=70, height=fig.layout.height + 20)
 
 # %% ../nbs/12_analysis.ipynb #b7e10051
 def _check_margins(margins:dict):
     "Raise an `InputError` unless `margins` maps names to margins (`Scores`) in one norm"
-    if not isinstance(margins, dict) or not margins: raise InputError("`margins` must be a dict of margins (`Scores`) by model name, with at least one")
+    if not isinstance(margins, dict) or not margins:
+        raise InputError("`margins` must be a dict of margins (`Scores`) by model name, with at least one")
     for name, m in margins.items():
         if not isinstance(m, Scores) or m.meta['method'] != 'margin':
             raise InputError(f"`margins[{name!r}]` must be margins (`Scores` of method 'margin'), got {m!r}")
     norms = {name: m.meta['params'].get('norm') for name, m in margins.items()}
-    if len(set(norms.values())) > 1: raise InputError(f"the margins must be measured in one norm to be compared, got {norms}")
+    if len(set(norms.values())) > 1:
+        raise InputError(f"the margins must be measured in one norm to be compared, got {norms}")
 
 def margin_comparison(margins:dict):
-    "Per model of `margins` (name: margins `Scores`): samples, the share DeepFool flipped, the share misclassified, and the quartiles"
+    "Per model of `margins` (name: margins `Scores`): samples, shares DeepFool flipped and misclassified, quartiles"
     _check_margins(margins)
     rows = {}
     for name, m in margins.items():
@@ -177,9 +187,10 @@ def margin_comparison(margins:dict):
                           misclassified=(m.score <= 0).mean(), q1=q[0], median=q[1], q3=q[2])
     return pd.DataFrame.from_dict(rows, orient='index')
 
+# %% ../nbs/12_analysis.ipynb #8f63c380
 def margin_figure(margins:dict, bins:int=60,
                   clip:float|None=None): # draw margins above `clip` at `clip` (a long right tail)
-    "A plotly figure: the histograms of `margins` (name: margins `Scores`) overlaid on shared bins, each model's median dashed"
+    "A plotly figure: the histograms of `margins` (name: margins `Scores`) overlaid on shared bins, medians dashed"
     import plotly.graph_objects as go, plotly.colors
     _check_margins(margins)
     values = {name: m.score if clip is None else np.minimum(m.score, clip) for name, m in margins.items()}
@@ -191,14 +202,15 @@ def margin_figure(margins:dict, bins:int=60,
         fig.add_vline(x=np.median(margins[name].score), line_dash='dash', line_color=colour)
     fig.add_vline(x=0, line_dash='dot', line_color='black')
     norm = next(iter(margins.values())).meta['params'].get('norm')
-    fig.update_layout(barmode='overlay', width=800, height=450, title=f"DeepFool margins ({norm}) under {', '.join(margins)}; dashed: medians")
+    fig.update_layout(barmode='overlay', width=800, height=450,
+                      title=f"DeepFool margins ({norm}) under {', '.join(margins)}; dashed: medians")
     fig.update_xaxes(title_text=f"margin{'' if clip is None else f' (clipped at {clip:g})'}")
     fig.update_yaxes(title_text='samples')
     return fig
 
 # %% ../nbs/12_analysis.ipynb #a18b9f82
 def margin_histogram(margins:Scores, selection:Selection, eps:float, cols:int=5, bins:int=40, clip:float|None=None):
-    "A plotly figure: per class, histograms of the margins kept and removed by `selection`, with PUMA's rule at `eps` drawn on them"
+    "A plotly figure: per class, histograms of the margins kept and removed by `selection`, and PUMA's rule at `eps`"
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
     puma_eps(margins.score, eps, margins.lower_bound)
@@ -212,13 +224,15 @@ def margin_histogram(margins:Scores, selection:Selection, eps:float, cols:int=5,
     for i, c in enumerate(classes):
         r, col = i // cols + 1, i % cols + 1
         for name, part, colour in [('kept', kept, KEPT), ('removed', ~kept, REMOVED)]:
-            fig.add_trace(go.Histogram(x=m[(margins.label == c) & part], xbins=xbins,
-                                       name=name, legendgroup=name, showlegend=i == 0, marker_color=colour, opacity=0.7), row=r, col=col)
+            fig.add_trace(go.Histogram(x=m[(margins.label == c) & part], xbins=xbins, name=name, legendgroup=name,
+                                       showlegend=i == 0, marker_color=colour, opacity=0.7), row=r, col=col)
         fig.add_vrect(x0=0, x1=eps, fillcolor='green', opacity=0.12, line_width=0, row=r, col=col)
-        for x, dash in [(0, 'dot'), (eps, 'dash')]: fig.add_vline(x=x, line_dash=dash, line_color='green', row=r, col=col)
+        for x, dash in [(0, 'dot'), (eps, 'dash')]:
+            fig.add_vline(x=x, line_dash=dash, line_color='green', row=r, col=col)
     fig.update_layout(barmode='overlay', height=260 * rows, width=190 * cols + 150,
-                      title=f"Margins kept and removed ({kept.sum()} of {len(kept)} kept)<br>green band: eps_i = margin, "
-                            f"beyond the dashed line eps_i = eps = {eps:g}, left of the dotted line eps_i = 0")
+                      title=f"Margins kept and removed ({kept.sum()} of {len(kept)} kept)<br>"
+                            f"green band: eps_i = margin, beyond the dashed line eps_i = eps = {eps:g}, "
+                            "left of the dotted line eps_i = 0")
     return fig
 
 # %% ../nbs/12_analysis.ipynb #b7e10061
@@ -228,69 +242,88 @@ RESULT_METRICS = dict(clean_acc='clean accuracy', robust_acc='robust accuracy', 
 
 def _check_results(results:pd.DataFrame):
     "Raise an `InputError` unless `results` has the `RESULT_COLUMNS`"
-    if not isinstance(results, pd.DataFrame): raise InputError(f"`results` must be a DataFrame, got {type(results).__name__}")
+    if not isinstance(results, pd.DataFrame):
+        raise InputError(f"`results` must be a DataFrame, got {type(results).__name__}")
     missing = [c for c in RESULT_COLUMNS if c not in results.columns]
-    if missing: raise InputError(f"`results` lacks the columns {missing}: it needs {list(RESULT_COLUMNS)}, and optionally 'aa_acc'")
+    if missing:
+        raise InputError(f"`results` lacks the columns {missing}: it needs {list(RESULT_COLUMNS)}, "
+                         "and optionally 'aa_acc'")
 
 def fraction_table(results:pd.DataFrame):
-    "Mean and standard deviation over seeds of each metric of `results`, per strategy and kept fraction (NaN values left out)"
+    "Mean and standard deviation over seeds of each metric of `results`, per strategy and kept fraction (NaNs left out)"
     _check_results(results)
     metrics = [m for m in RESULT_METRICS if m in results.columns and results[m].notna().any()]
     g = results.groupby(['strategy', 'keep'])
     table = g[metrics].agg(['mean', 'std'])
     table.columns = [f"{m} {'sd' if s == 'std' else s}" for m, s in table.columns]
     table['runs'] = g.size()
-    first = {s: i for i, s in enumerate(results.strategy.unique())}     # strategies in the order of `results`, kept fractions rising
+    # strategies in the order of `results`, kept fractions rising
+    first = {s: i for i, s in enumerate(results.strategy.unique())}
     return table.sort_index(key=lambda level: level.map(first) if level.name == 'strategy' else level)
 
 # %% ../nbs/12_analysis.ipynb #b7e10063
 def fraction_figure(results:pd.DataFrame, cost:str='train_seconds', # the cost drawn: 'train_seconds' or 'steps'
                     title:str|None=None):
-    "A plotly figure: accuracies and the cost of training against the kept fraction, a line per strategy, the full data as reference"
+    "A plotly figure: accuracies and training cost against kept fraction, a line per strategy, full data as reference"
     import plotly.graph_objects as go, plotly.colors
     from plotly.subplots import make_subplots
-    if cost not in ('train_seconds', 'steps'): raise InputError(f"`cost` must be 'train_seconds' or 'steps', got {cost!r}")
+    if cost not in ('train_seconds', 'steps'):
+        raise InputError(f"`cost` must be 'train_seconds' or 'steps', got {cost!r}")
     t = fraction_table(results).reset_index()
     panels = [m for m in ('clean_acc', 'robust_acc', 'aa_acc') if f'{m} mean' in t] + [cost]
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[RESULT_METRICS[p] for p in panels], horizontal_spacing=0.07)
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[RESULT_METRICS[p] for p in panels],
+                        horizontal_spacing=0.07)
     full, pruned = t[t.strategy == 'full data'], t[t.strategy != 'full data']
     colours = dict(zip(pruned.strategy.unique(), plotly.colors.qualitative.Plotly * 10))
     for col, p in enumerate(panels, 1):
         for strategy, r in pruned.groupby('strategy', sort=False):
             r = r[r[f'{p} mean'].notna()].sort_values('keep')
-            fig.add_trace(go.Scatter(x=r.keep, y=r[f'{p} mean'], error_y=dict(type='data', array=r[f'{p} sd'].fillna(0)), mode='lines+markers',
-                                     name=strategy, legendgroup=strategy, showlegend=col == 1, line_color=colours[strategy],
-                                     hovertemplate=f'{strategy}, keep %{{x}}: %{{y:.3g}}<extra>{RESULT_METRICS[p]}</extra>'), row=1, col=col)
+            fig.add_trace(go.Scatter(x=r.keep, y=r[f'{p} mean'],
+                                     error_y=dict(type='data', array=r[f'{p} sd'].fillna(0)), mode='lines+markers',
+                                     name=strategy, legendgroup=strategy, showlegend=col == 1,
+                                     line_color=colours[strategy],
+                                     hovertemplate=(f'{strategy}, keep %{{x}}: %{{y:.3g}}'
+                                                    f'<extra>{RESULT_METRICS[p]}</extra>')),
+                          row=1, col=col)
         if len(full) and full[f'{p} mean'].notna().any():
             mean, sd = full[f'{p} mean'].iloc[0], np.nan_to_num(full[f'{p} sd'].iloc[0])
             fig.add_hrect(y0=mean - sd, y1=mean + sd, fillcolor='grey', opacity=0.2, line_width=0, row=1, col=col)
-            fig.add_hline(y=mean, line_dash='dash', line_color='grey', row=1, col=col, annotation_text='full data', annotation_position='bottom left')
+            fig.add_hline(y=mean, line_dash='dash', line_color='grey', row=1, col=col, annotation_text='full data',
+                          annotation_position='bottom left')
         sd = t[f'{p} sd'].fillna(0)
-        lo, hi = np.nanmin(t[f'{p} mean'] - sd), np.nanmax(t[f'{p} mean'] + sd)     # the reference and its band in view
+        lo, hi = np.nanmin(t[f'{p} mean'] - sd), np.nanmax(t[f'{p} mean'] + sd)  # the reference and its band in view
         lo = 0 if p == cost else lo - 0.08 * (hi - lo + 1e-9)
         fig.update_yaxes(range=[lo, hi + 0.08 * (hi - lo + 1e-9)], row=1, col=col)
         fig.update_xaxes(title_text='kept fraction', range=[0, 1.05], row=1, col=col)
-    fig.update_layout(width=250 * len(panels) + 100, height=420, title=title or 'Against the kept fraction (mean ± sd over seeds)')
+    fig.update_layout(width=250 * len(panels) + 100, height=420,
+                      title=title or 'Against the kept fraction (mean ± sd over seeds)')
     return fig
 
 # %% ../nbs/12_analysis.ipynb #d29dcc4b
 def tradeoff_figure(results:pd.DataFrame, robust:str='robust_acc', # the robust metric: 'robust_acc' (PGD) or 'aa_acc'
                     title:str|None=None):
-    "A plotly figure: robust against clean accuracy, a point per strategy and kept fraction (mean ± sd over seeds), each seed's run faint behind it"
+    "A plotly figure: robust vs clean accuracy per strategy and kept fraction (mean ± sd), seeds' runs faint behind"
     import plotly.graph_objects as go, plotly.colors
-    if robust not in ('robust_acc', 'aa_acc'): raise InputError(f"`robust` must be 'robust_acc' or 'aa_acc', got {robust!r}")
+    if robust not in ('robust_acc', 'aa_acc'):
+        raise InputError(f"`robust` must be 'robust_acc' or 'aa_acc', got {robust!r}")
     t = fraction_table(results).reset_index()
     if f'{robust} mean' not in t: raise InputError(f"`results` has no {RESULT_METRICS[robust]} (`{robust}`) to draw")
     fig, colours = go.Figure(), plotly.colors.qualitative.Plotly * 10
     for i, (strategy, r) in enumerate(t.groupby('strategy', sort=False)):
         runs = results[results.strategy == strategy]
-        fig.add_trace(go.Scatter(x=runs.clean_acc, y=runs[robust], mode='markers', marker=dict(color=colours[i], size=6, opacity=0.35),
+        fig.add_trace(go.Scatter(x=runs.clean_acc, y=runs[robust], mode='markers',
+                                 marker=dict(color=colours[i], size=6, opacity=0.35),
                                  legendgroup=strategy, showlegend=False, hoverinfo='skip'))
-        fig.add_trace(go.Scatter(x=r['clean_acc mean'], y=r[f'{robust} mean'], mode='markers+text', name=strategy, legendgroup=strategy,
-                                 marker=dict(color=colours[i], size=12), text=[f'{k:g}' for k in r.keep], textposition='top center',
-                                 error_x=dict(type='data', array=r['clean_acc sd'].fillna(0)), error_y=dict(type='data', array=r[f'{robust} sd'].fillna(0)),
-                                 hovertemplate=f'{strategy}, keep %{{text}}<br>clean %{{x:.4f}}<br>{RESULT_METRICS[robust]} %{{y:.4f}}<extra></extra>'))
-    fig.update_layout(width=700, height=500, title=title or f'{RESULT_METRICS[robust].capitalize()} against clean accuracy (mean ± sd over seeds)',
+        fig.add_trace(go.Scatter(x=r['clean_acc mean'], y=r[f'{robust} mean'], mode='markers+text', name=strategy,
+                                 legendgroup=strategy, marker=dict(color=colours[i], size=12),
+                                 text=[f'{k:g}' for k in r.keep], textposition='top center',
+                                 error_x=dict(type='data', array=r['clean_acc sd'].fillna(0)),
+                                 error_y=dict(type='data', array=r[f'{robust} sd'].fillna(0)),
+                                 hovertemplate=(f'{strategy}, keep %{{text}}<br>clean %{{x:.4f}}<br>'
+                                                f'{RESULT_METRICS[robust]} %{{y:.4f}}<extra></extra>')))
+    fig.update_layout(width=700, height=500,
+                      title=title or (f'{RESULT_METRICS[robust].capitalize()} against clean accuracy '
+                                      '(mean ± sd over seeds)'),
                       xaxis_title='clean accuracy', yaxis_title=RESULT_METRICS[robust])
     return fig
 
@@ -298,18 +331,23 @@ def tradeoff_figure(results:pd.DataFrame, robust:str='robust_acc', # the robust 
 EPOCH_COLUMNS = ('epoch', 'n_train', 'train_loss', 'valid_loss', 'accuracy')
 
 def training_figure(epochs:pd.DataFrame, title:str|None=None):
-    "A plotly figure of one run's epochs (its `epochs.csv`): the losses, the validation accuracy (and the PGD probe's), and the training samples of each epoch"
+    "A plotly figure of a run's `epochs.csv`: losses, validation accuracy (and PGD probe's), samples trained per epoch"
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
     missing = [c for c in EPOCH_COLUMNS if c not in epochs.columns]
-    if missing: raise InputError(f"`epochs` lacks the columns {missing}: it needs {list(EPOCH_COLUMNS)}, as a run's epochs.csv has")
+    if missing:
+        raise InputError(f"`epochs` lacks the columns {missing}: it needs {list(EPOCH_COLUMNS)}, "
+                         "as a run's epochs.csv has")
     fig = make_subplots(rows=1, cols=3, subplot_titles=('loss', 'validation accuracy', 'training samples'))
     for col, name in [('train_loss', 'training loss (attacked)'), ('valid_loss', 'validation loss (clean)')]:
         fig.add_trace(go.Scatter(x=epochs.epoch, y=epochs[col], mode='lines+markers', name=name), row=1, col=1)
-    fig.add_trace(go.Scatter(x=epochs.epoch, y=epochs.accuracy, mode='lines+markers', name='clean accuracy'), row=1, col=2)
+    fig.add_trace(go.Scatter(x=epochs.epoch, y=epochs.accuracy, mode='lines+markers', name='clean accuracy'),
+                  row=1, col=2)
     if 'probe_pgd_acc' in epochs:
-        fig.add_trace(go.Scatter(x=epochs.epoch, y=epochs.probe_pgd_acc, mode='lines+markers', name='PGD probe accuracy'), row=1, col=2)
-    fig.add_trace(go.Bar(x=epochs.epoch, y=epochs.n_train, name='samples trained on', marker_color='grey'), row=1, col=3)
+        fig.add_trace(go.Scatter(x=epochs.epoch, y=epochs.probe_pgd_acc, mode='lines+markers',
+                                 name='PGD probe accuracy'), row=1, col=2)
+    fig.add_trace(go.Bar(x=epochs.epoch, y=epochs.n_train, name='samples trained on', marker_color='grey'),
+                  row=1, col=3)
     fig.update_xaxes(title_text='epoch')
     fig.update_layout(width=1100, height=380, title=title)
     return fig
@@ -318,7 +356,8 @@ def training_figure(epochs:pd.DataFrame, title:str|None=None):
 def demo_table(results:pd.DataFrame):
     "Mean (and standard deviation over seeds) of each strategy's accuracies and training time"
     g = results.groupby('strategy', sort=False)
-    return pd.DataFrame({'kept fraction': g.keep.first(), 'clean acc': g.clean_acc.mean(), 'clean sd': g.clean_acc.std(),
+    return pd.DataFrame({'kept fraction': g.keep.first(),
+                         'clean acc': g.clean_acc.mean(), 'clean sd': g.clean_acc.std(),
                          'robust acc': g.robust_acc.mean(), 'robust sd': g.robust_acc.std(),
                          'train seconds': g.train_seconds.mean(), 'steps': g.steps.mean(), 'runs': g.size()})
 
@@ -328,16 +367,20 @@ def demo_figure(results:pd.DataFrame):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
     t = demo_table(results)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=('Accuracy by strategy (mean ± sd over seeds)', 'Robust accuracy against training time'))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=('Accuracy by strategy (mean ± sd over seeds)',
+                                                        'Robust accuracy against training time'))
     for col, name in [('clean', 'clean'), ('robust', 'PGD')]:
-        fig.add_trace(go.Bar(x=t.index, y=t[f'{col} acc'], error_y=dict(type='data', array=t[f'{col} sd'].fillna(0)), name=f'{name} accuracy',
+        fig.add_trace(go.Bar(x=t.index, y=t[f'{col} acc'], error_y=dict(type='data', array=t[f'{col} sd'].fillna(0)),
+                             name=f'{name} accuracy',
                              hovertemplate='%{x}: %{y:.3f}<extra>' + name + '</extra>'), row=1, col=1)
     for strategy, r in results.groupby('strategy', sort=False):
         fig.add_trace(go.Scatter(x=r.train_seconds, y=r.robust_acc, mode='markers', name=strategy, marker=dict(size=10),
                                  customdata=np.stack([r.seed, r.clean_acc], axis=1),
-                                 hovertemplate=strategy + ', seed %{customdata[0]}<br>%{x:.1f} s<br>PGD %{y:.3f}, clean %{customdata[1]:.3f}<extra></extra>'),
+                                 hovertemplate=strategy + ', seed %{customdata[0]}<br>%{x:.1f} s<br>'
+                                               'PGD %{y:.3f}, clean %{customdata[1]:.3f}<extra></extra>'),
                       row=1, col=2)
-    fig.update_layout(barmode='group', height=450, width=1100, title=f"RS-FGSM on digits, pruned at one epoch to keep {t['kept fraction'].iloc[-1]}")
+    fig.update_layout(barmode='group', height=450, width=1100,
+                      title=f"RS-FGSM on digits, pruned at one epoch to keep {t['kept fraction'].iloc[-1]}")
     fig.update_yaxes(title_text='accuracy', range=[0, 1], row=1, col=1)
     fig.update_xaxes(title_text='training seconds', row=1, col=2)
     fig.update_yaxes(title_text='PGD accuracy', row=1, col=2)

@@ -26,7 +26,8 @@ def per_sample(v, x:torch.Tensor, arg:str='eps'):
         if v < 0: raise InputError(f"`{arg}` must be >= 0, got {float(v)}")
         return float(v)
     v = torch.as_tensor(v, dtype=x.dtype, device=x.device)
-    if v.shape != (len(x),): raise InputError(f"`{arg}` must be a number or one value per sample ({len(x)}), got shape {tuple(v.shape)}")
+    if v.shape != (len(x),):
+        raise InputError(f"`{arg}` must be a number or one value per sample ({len(x)}), got shape {tuple(v.shape)}")
     if (v < 0).any(): raise InputError(f"`{arg}` must be >= 0 for every sample, found {v.min().item()}")
     return v.view(-1, *[1] * (x.ndim - 1))
 
@@ -45,12 +46,15 @@ def init_delta(x:torch.Tensor, eps, norm:str='linf', start:str='uniform', clip:b
         delta = direction / (_l2(direction) + 1e-12) * eps * torch.rand(len(x), *[1] * (x.ndim - 1), device=x.device)
     return (x + delta).clamp(0, 1) - x if clip else delta
 
+# %% ../nbs/03_attacks.ipynb #082f1cb4
 def project(delta:torch.Tensor, x:torch.Tensor, eps, norm:str='linf'):
     "`delta` projected onto the eps-ball, then cut so that `x + delta` stays in [0, 1]"
-    if norm == 'linf': delta = torch.clamp(delta, -eps, eps) if isinstance(eps, float) else torch.max(torch.min(delta, eps), -eps)
+    if norm == 'linf':
+        delta = torch.clamp(delta, -eps, eps) if isinstance(eps, float) else torch.max(torch.min(delta, eps), -eps)
     else: delta = delta * torch.clamp(eps / (_l2(delta) + 1e-12), max=1)
     return (x + delta).clamp(0, 1) - x
 
+# %% ../nbs/03_attacks.ipynb #457cc4ca
 def ascent_step(delta:torch.Tensor, grad:torch.Tensor, alpha, norm:str='linf'):
     "`delta` moved by `alpha` along the gradient's sign (l_inf) or direction (l_2)"
     if norm == 'linf': return delta + alpha * grad.sign()
@@ -62,8 +66,10 @@ def check_attack(norm:str, steps:int=1, restarts:int=1, start:str='uniform'):
     if start not in STARTS: raise InputError(f"`start` must be one of {STARTS}, got {start!r}")
     if norm not in NORMS: raise InputError(f"`norm` must be one of {NORMS}, got {norm!r}")
     if int(steps) != steps or steps < 1: raise InputError(f"`steps` must be a whole number >= 1, got {steps}")
-    if int(restarts) != restarts or restarts < 1: raise InputError(f"`restarts` must be a whole number >= 1, got {restarts}")
+    if int(restarts) != restarts or restarts < 1:
+        raise InputError(f"`restarts` must be a whole number >= 1, got {restarts}")
 
+# %% ../nbs/03_attacks.ipynb #b1f40d3c
 def _column(m, x): return m.view(-1, *[1] * (x.ndim - 1))
 
 def pgd(model, x:torch.Tensor, y:torch.Tensor,
@@ -102,8 +108,10 @@ def pgd(model, x:torch.Tensor, y:torch.Tensor,
 # %% ../nbs/03_attacks.ipynb #938425fe
 def fgsm(model, x, y, eps, alpha=None, norm:str='linf', start:str='zero', clip_start:bool=True, loss_fn=None):
     "One gradient step of `alpha` (default `eps`) from `x`, or from another start; projected to the eps-ball"
-    return pgd(model, x, y, eps, ifnone(alpha, eps), steps=1, norm=norm, start=start, clip_start=clip_start, loss_fn=loss_fn)
+    return pgd(model, x, y, eps, ifnone(alpha, eps), steps=1, norm=norm, start=start, clip_start=clip_start,
+               loss_fn=loss_fn)
 
+# %% ../nbs/03_attacks.ipynb #82f881cc
 def rs_fgsm(model, x, y, eps, alpha=None, norm:str='linf', clip_start:bool=False, loss_fn=None):
     "Wong et al.'s RS-FGSM: a uniform random start in the eps-ball and one step of `alpha` (default 1.25 eps)"
     if alpha is None: alpha = 1.25 * (eps if isinstance(eps, (int, float)) else torch.as_tensor(eps))
@@ -119,8 +127,9 @@ def kl_loss(logits:torch.Tensor, p_clean:torch.Tensor):
     "KL(p_clean ‖ softmax(logits)) for each sample: TRADES's robustness term, the clean probabilities as targets"
     return F.kl_div(F.log_softmax(logits.float(), dim=1), p_clean, reduction='none').sum(1)
 
+# %% ../nbs/03_attacks.ipynb #fe3eb796
 def trades_attack(model, x, y, eps, alpha=None, steps:int=10, norm:str='linf'):
-    "TRADES's adversarial images: `steps` PGD steps on `kl_loss` from x + 0.001·N(0, 1), the model in eval mode (`y` is not used)"
+    "TRADES's adversarial images: `steps` PGD steps on `kl_loss` from x + 0.001·N(0, 1) in eval mode (`y` is unused)"
     was_training = model.training
     model.eval()
     try:
@@ -132,11 +141,13 @@ def trades_attack(model, x, y, eps, alpha=None, steps:int=10, norm:str='linf'):
 # %% ../nbs/03_attacks.ipynb #193ab4b7
 DeepFool = namedtuple('DeepFool', 'x_adv margin flipped')
 
+# %% ../nbs/03_attacks.ipynb #15c15d2b
 def perturbation_size(delta:torch.Tensor, norm:str='l2'):
     "The size in `norm` of each sample's perturbation in `delta`"
     d = delta.flatten(1)
     return d.abs().amax(1) if norm == 'linf' else d.norm(dim=1)
 
+# %% ../nbs/03_attacks.ipynb #3336b8cd
 def _dual_norm(w:torch.Tensor, norm:str, dims:int=1):
     "The dual norm (l_1 for l_inf, l_2 for l_2) of `w` over all but its first `dims` dimensions"
     return w.flatten(dims).norm(p=1 if norm == 'linf' else 2, dim=dims)
@@ -149,18 +160,20 @@ def boundary_step(g:torch.Tensor, w:torch.Tensor, norm:str='l2'):
 
 # %% ../nbs/03_attacks.ipynb #e812cb0c
 def _class_gradients(g:torch.Tensor, x:torch.Tensor):
-    "The gradient with respect to `x` of each column of `g` (B, k), as (k, B, ...): one batched backward pass, or k if the model cannot be vmapped"
+    "The gradient wrt `x` of each column of `g` (B, k), as (k, B, ...): one batched backward pass, or k if vmap fails"
     k = g.shape[1]
     basis = torch.eye(k, dtype=g.dtype, device=g.device)[:, None, :].expand(k, *g.shape)
     try: return torch.autograd.grad(g, x, basis, is_grads_batched=True, retain_graph=True)[0]
-    except RuntimeError: return torch.stack([torch.autograd.grad(g[:, j].sum(), x, retain_graph=True)[0] for j in range(k)])
+    except RuntimeError:
+        return torch.stack([torch.autograd.grad(g[:, j].sum(), x, retain_graph=True)[0] for j in range(k)])
 
 def _check_deepfool(norm, steps, overshoot, candidates, n_classes):
     if norm not in NORMS: raise InputError(f"`norm` must be one of {NORMS}, got {norm!r}")
     if int(steps) != steps or steps < 1: raise InputError(f"`steps` must be a whole number >= 1, got {steps}")
     if overshoot < 0: raise InputError(f"`overshoot` must be >= 0, got {overshoot}")
     if candidates is not None and (int(candidates) != candidates or not 1 <= candidates < n_classes):
-        raise InputError(f"`candidates` must be a number of classes in 1..{n_classes - 1} (or None for all), got {candidates}")
+        raise InputError(f"`candidates` must be a number of classes in 1..{n_classes - 1} (or None for all), "
+                         f"got {candidates}")
 
 # %% ../nbs/03_attacks.ipynb #3a4ab381
 def _deepfool(model, x, y, norm, steps, overshoot, candidates):
@@ -175,11 +188,13 @@ def _deepfool(model, x, y, norm, steps, overshoot, candidates):
         if step == 0:
             _check_deepfool(norm, steps, overshoot, candidates, logits.shape[1])
             right, going = pred == y, torch.ones(n, dtype=torch.bool, device=x.device)
-            others = logits.detach().scatter(1, y[:, None], float('-inf')).topk(candidates or logits.shape[1] - 1, dim=1).indices
+            others = (logits.detach().scatter(1, y[:, None], float('-inf'))
+                      .topk(candidates or logits.shape[1] - 1, dim=1).indices)
         else: going = (pred == ya) == right[active]    # not yet across the boundary
         flipped[active[~going]] = True
         if step == steps or not going.any(): break
-        # leave the class the sample is in (the label, or for a misclassified sample its predicted class) for the nearest target
+        # leave the class the sample is in (the label, or for a misclassified sample its predicted class)
+        # for the nearest target
         src = torch.where(right[active], ya, pred)
         dst = torch.where(right[active, None], others[active], ya[:, None])
         g = logits.gather(1, dst) - logits.gather(1, src[:, None])
@@ -188,7 +203,8 @@ def _deepfool(model, x, y, norm, steps, overshoot, candidates):
         dist = g.abs().T / (_dual_norm(w, norm, 2) + 1e-12)           # (k, b): linearised distance to each boundary
         nearest, pick = dist.argmin(0), torch.arange(len(active), device=x.device)
         if step == 0: first_estimate[active] = dist[nearest, pick]
-        x_adv[active] = (x_adv[active] + (1 + overshoot) * boundary_step(g[pick, nearest], w[nearest, pick], norm)).clamp(0, 1)
+        x_adv[active] = (x_adv[active]
+                         + (1 + overshoot) * boundary_step(g[pick, nearest], w[nearest, pick], norm)).clamp(0, 1)
     size = perturbation_size(x_adv - x, norm)
     size = torch.where(flipped, size, torch.maximum(size, first_estimate))
     return DeepFool(x_adv.detach(), torch.where(right, size, -size), flipped)
@@ -198,7 +214,7 @@ def deepfool(model, x:torch.Tensor, y:torch.Tensor,
              steps:int=50, # at most this many linearisations per sample
              overshoot:float=0.02, # each step goes (1 + overshoot) times as far as the linearised boundary
              candidates:int|None=None): # the k highest-scoring other classes only (None: all)
-    "DeepFool (Moosavi-Dezfooli et al.), batched: `(x_adv, margin, flipped)`, the margin negative for misclassified samples"
+    "DeepFool (Moosavi-Dezfooli et al.), batched: `(x_adv, margin, flipped)`, margin negative for misclassified samples"
     was_training = model.training
     model.eval()
     try: return _deepfool(model, x.detach(), y.to(x.device), norm, steps, overshoot, candidates)

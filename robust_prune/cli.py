@@ -39,8 +39,9 @@ def _value(types):
     convert.__name__ = '|'.join(t.__name__ for t in order)
     return convert
 
-def add_option(p:argparse.ArgumentParser, o:Option, positional:bool=False, required:bool=False, default=None, help:str|None=None):
-    "Add to `p` the option (or positional argument) that `o` declares; `default` replaces the declared one in the parser"
+def add_option(p:argparse.ArgumentParser, o:Option, positional:bool=False, required:bool=False, default=None,
+               help:str|None=None):
+    "Add to `p` the option (or positional argument) `o` declares; `default` replaces the declared one in the parser"
     text = (o.help if help is None else help).replace('%', '%%')
     if positional:
         many = o.types[:1] in ((list,), (tuple,))
@@ -66,7 +67,7 @@ class Command:
     skip:tuple=('progress', 'report', 'device')  # parameters not on the command line
     settings:Registry|None=None   # a registry whose extensions' settings are options too, passed on as keywords
     config:type|None=None         # a dataclass whose fields are options too, passed on as its first argument
-    check:object=None             # `check(args)` raises an `InputError` for what the command line needs beyond the function
+    check:object=None # `check(args)` raises an `InputError` for what the command line needs beyond the function
 
     @property
     def help(self): return (inspect.getdoc(self.fn) or '').split('\n')[0]
@@ -79,7 +80,7 @@ class Command:
         return own
 
     def setting_options(self):
-        "An `Option` for each setting of the registry's extensions that is not an option already, its help naming who takes it"
+        "An `Option` per setting of the registry's extensions not already an option, its help naming who takes it"
         if self.settings is None: return []
         taken, out = {o.name for o in self.options()}, []
         for name, takers in self.settings.params().items():
@@ -87,14 +88,16 @@ class Command:
             exts = [self.settings[t] for t in takers]
             o = next(o for o in declared(exts[0].fn) if o.name == name)
             defaults = ', '.join(f"{e.name} {e.defaults()[name]}" for e in exts)
-            out.append(Option(name, o.types, o.choices, None, f"{o.help or name} (for {', '.join(takers)}; default: {defaults})"))
+            out.append(Option(name, o.types, o.choices, None,
+                              f"{o.help or name} (for {', '.join(takers)}; default: {defaults})"))
         return out
 
 # %% ../nbs/17_cli.ipynb #274d36bd
 def _describe(rec:dict):
     "One line for an evaluation record"
     what = rec['attack']
-    if what == 'pgd': what = f"PGD-{rec['steps']}x{rec['restarts']} ({rec['norm']}, eps {rec['eps']:.4g}, step {rec['alpha']:.4g})"
+    if what == 'pgd':
+        what = f"PGD-{rec['steps']}x{rec['restarts']} ({rec['norm']}, eps {rec['eps']:.4g}, step {rec['alpha']:.4g})"
     elif what == 'autoattack': what = f"AutoAttack standard ({rec['norm']}, eps {rec['eps']:.4g})"
     return f"{what} on {rec['n']} examples of {rec['data']}: accuracy {rec['accuracy']:.4f} ({rec['seconds']:.1f} s)"
 
@@ -103,15 +106,17 @@ def _trained(s, a):
     print(f"{a.out}: {s['epochs']} epochs, {s['steps']} optimiser steps, {s['train_seconds']:.1f} s of training "
           f"({s['n_train_last']} samples in the last epoch); {valid}")
     if s['catastrophic_overfitting_epoch'] is not None:
-        print(f"warning: catastrophic overfitting at epoch {s['catastrophic_overfitting_epoch']}: the PGD probe accuracy collapsed")
+        print(f"warning: catastrophic overfitting at epoch {s['catastrophic_overfitting_epoch']}: "
+              "the PGD probe accuracy collapsed")
 
 def _scored(s, a):
     m, finite = s.meta, np.isfinite(s.score)
     params = f" {m['params']}" if m['params'] else ''
     if SCORES[m['method']].info['kind'] == 'model':
         bounds = 0 if s.lower_bound is None else int(s.lower_bound.sum())
-        print(f"wrote {a.out}: {m['method']}{params} of the {len(s)} training samples of {m['data']['name']} under {a.source}; "
-              f"{bounds} of them lower bounds (not reached), {(s.score <= 0).sum()} at or below 0; median {np.median(s.score):.4g}")
+        print(f"wrote {a.out}: {m['method']}{params} of the {len(s)} training samples of {m['data']['name']} "
+              f"under {a.source}; {bounds} of them lower bounds (not reached), {(s.score <= 0).sum()} at or below 0; "
+              f"median {np.median(s.score):.4g}")
         return
     source = f"the {m['dynamics']} dynamics of {m['epochs']} epochs" if m['dynamics'] else f"seed {m['seed']}"
     print(f"wrote {a.out}: {m['method']}{params} of the {len(s)} training samples of {a.source}, from {source}; "
@@ -125,28 +130,33 @@ def _selected(sel, a):
 def _evaluated(rec, a): print(_describe(rec)); print(f"saved to {Path(a.run_dir)/'metrics.json'}")
 
 def _embedded(e, a):
-    print(f"wrote {a.out}: {len(e)} × {e.dim} {a.dtype} vectors of {e.meta['data']['name']} by {a.embedder} (and {meta_path(a.out).name})")
+    print(f"wrote {a.out}: {len(e)} × {e.dim} {a.dtype} vectors of {e.meta['data']['name']} by {a.embedder} "
+          f"(and {meta_path(a.out).name})")
 
 def _extrapolated(s, a):
     if a.dest_emb is None: return
     x = s.meta['extrapolated']
-    print(f"wrote {a.out}: {s.meta['method']} scores of the {len(s)} samples of {s.meta['data']['name']}, {x['n_extrapolated']} of them "
-          f"extrapolated from {x['n_source']} scored source samples by {x['method']} (k = {x['k']}, {x['metric']}, {x['index']})")
+    print(f"wrote {a.out}: {s.meta['method']} scores of the {len(s)} samples of {s.meta['data']['name']}, "
+          f"{x['n_extrapolated']} of them extrapolated from {x['n_source']} scored source samples by {x['method']} "
+          f"(k = {x['k']}, {x['metric']}, {x['index']})")
 
 def _needs_out(a):
-    if a.dest_emb is not None and a.out is None: raise InputError("name the scores file to write (--out) for the extrapolated scores")
+    if a.dest_emb is not None and a.out is None:
+        raise InputError("name the scores file to write (--out) for the extrapolated scores")
 
 def _figures(res, a):
     figs, results, png = res
-    print(f"wrote {len(figs)} figures of {len(results)} runs to {a.out}/ as HTML{' and PNG' if png else ''} (sharing plotly.min.js), "
-          f"and results.csv" + ('' if png else "; PNG needs the kaleido package and a Chromium browser"))
+    print(f"wrote {len(figs)} figures of {len(results)} runs to {a.out}/ as HTML{' and PNG' if png else ''} "
+          "(sharing plotly.min.js), and results.csv"
+          + ('' if png else "; PNG needs the kaleido package and a Chromium browser"))
 
 def _demoed(table, a):
     shown = table[['kept fraction']].copy()
-    for c in ('clean', 'robust'): shown[f'{c} acc'] = [f"{m:.3f} ± {s:.3f}" for m, s in zip(table[f'{c} acc'], table[f'{c} sd'].fillna(0))]
+    for c in ('clean', 'robust'):
+        shown[f'{c} acc'] = [f"{m:.3f} ± {s:.3f}" for m, s in zip(table[f'{c} acc'], table[f'{c} sd'].fillna(0))]
     shown['train seconds'] = table['train seconds'].round(1)
-    print(f"\nRS-FGSM on digits (l_inf eps {a.eps}), pruned at epoch {a.prune_epoch} of {a.epochs}; PGD-{a.pgd_steps} on the 360 "
-          f"validation images; mean ± sd over {a.seeds} seed(s)\n")
+    print(f"\nRS-FGSM on digits (l_inf eps {a.eps}), pruned at epoch {a.prune_epoch} of {a.epochs}; "
+          f"PGD-{a.pgd_steps} on the 360 validation images; mean ± sd over {a.seeds} seed(s)\n")
     print(shown.to_string())
     print(f"\nwrote {a.out}/table.csv, {a.out}/results.csv and the interactive {a.out}/figure.html")
 
@@ -168,7 +178,9 @@ def _add_command(sub, name:str, cmd:Command):
     own = {o.name for o in cmd.options()}
     for o in cmd.options(): add_option(p, o, positional=o.name in cmd.pos, required=o.name in cmd.required)
     for o in cmd.setting_options():
-        if o.name in own: raise InputError(f"a {cmd.settings.kind}'s setting `{o.name}` has the name of an option of `robust-prune {name}`: rename it")
+        if o.name in own:
+            raise InputError(f"a {cmd.settings.kind}'s setting `{o.name}` has the name of an option of "
+                             f"`robust-prune {name}`: rename it")
         add_option(p, o)
     return p
 
@@ -176,7 +188,8 @@ def parser():
     "The `robust-prune` argument parser, built from `COMMANDS` and what is registered now"
     p = _Parser(prog='robust-prune', description='Data pruning for adversarial training.')
     p.add_argument('--plugin', action='append', default=[], metavar='MODULE',
-                   help="import a module (a name, or the path of a .py file) that registers trainers, scores, embedders, ... first; repeatable")
+                   help="import a module (a name, or the path of a .py file) that registers trainers, scores, "
+                        "embedders, ... first; repeatable")
     sub = p.add_subparsers(dest='command', required=True, parser_class=_Parser)
     for name, cmd in COMMANDS.items(): _add_command(sub, name, cmd)
     return p
@@ -196,8 +209,9 @@ def load_plugin(spec:str):
     try: return importlib.import_module(spec)
     except ModuleNotFoundError as e: raise InputError(f"--plugin {spec}: {e}") from None
 
+# %% ../nbs/17_cli.ipynb #ae20e8e2
 def _installed_plugins():
-    "Import the plugins that installed packages declare (entry points `robust_prune.plugins`); one that fails is a warning"
+    "Import the plugins installed packages declare (entry points `robust_prune.plugins`); one that fails is a warning"
     for ep in importlib.metadata.entry_points(group='robust_prune.plugins'):
         try: ep.load()
         except Exception as e: warnings.warn(f"the robust_prune plugin {ep.name} ({ep.value}) did not load: {e}")
@@ -216,7 +230,8 @@ def _run(cmd:Command, a):
     kwargs = {o.name: getattr(a, o.name) for o in declared(cmd.fn, skip=cmd.skip) if hasattr(a, o.name)}
     settings = {o.name: getattr(a, o.name) for o in cmd.setting_options() if getattr(a, o.name) is not None}
     if cmd.config is None: return cmd.fn(**kwargs, **settings)
-    cfg = cmd.config(**{o.name: getattr(a, o.name) for o in cmd.options() if hasattr(cmd.config, o.name)}, trainer_args=settings or None)
+    cfg = cmd.config(**{o.name: getattr(a, o.name) for o in cmd.options() if hasattr(cmd.config, o.name)},
+                     trainer_args=settings or None)
     return cmd.fn(cfg, **kwargs)
 
 def main(argv=None):

@@ -22,6 +22,7 @@ __all__ = ['InputError', 'MissingInput', 'atomic_path', 'write_json', 'read_json
 class InputError(ValueError):
     "A mistake in what the caller gave: an argument out of range, a file of the wrong kind or size"
 
+# %% ../nbs/00_core.ipynb #c54d2af3
 class MissingInput(InputError, FileNotFoundError):
     "A file or dataset the caller named is not there"
 
@@ -50,6 +51,7 @@ def write_json(path, obj):
     with atomic_path(path) as tmp: tmp.write_text(json.dumps(obj, indent=2, default=float))
     return Path(path)
 
+# %% ../nbs/00_core.ipynb #4c0b79da
 def read_json(path, what:str='record'):
     "The JSON record at `path`, a `what`; a missing file is a `MissingInput`, a damaged one an `InputError`"
     path = Path(path)
@@ -65,7 +67,8 @@ def read_npz(path, keys, what:str, json_keys=()):
     if not path.is_file(): raise MissingInput(f"no {what} at {path}")
     try:
         with np.load(path, allow_pickle=False) as z:
-            if not set(keys) <= set(z.files): raise InputError(f"{path} is not a {what}: it needs {list(keys)}, it has {sorted(z.files)}")
+            if not set(keys) <= set(z.files):
+                raise InputError(f"{path} is not a {what}: it needs {list(keys)}, it has {sorted(z.files)}")
             arrays = {k: z[k] for k in z.files}
         return {k: json.loads(str(v)) if k in json_keys else v for k, v in arrays.items()}
     except InputError: raise
@@ -76,12 +79,15 @@ def npz_path(path, what:str='record file'):
     "`path` as the place to write a `what`: it must end in `.npz` and must not be a folder"
     path = Path(path)
     if path.is_dir(): raise InputError(f"{path} is a folder; name the {what} to write inside it, e.g. {path/'out.npz'}")
-    if path.suffix != '.npz': raise InputError(f"a {what} is an .npz file: name it {path.with_suffix('.npz')}, not {path}")
+    if path.suffix != '.npz':
+        raise InputError(f"a {what} is an .npz file: name it {path.with_suffix('.npz')}, not {path}")
     return path
 
+# %% ../nbs/00_core.ipynb #0cdac074
 class RecordFile:
     "Base of the dataclasses saved as one `.npz`: array fields, and the JSON records named in `_json`"
-    _kind, _json, _required = 'record file', (), ()   # what the file is called, its JSON fields, the fields a file must hold
+    # what the file is called, its JSON fields, the fields a file must hold
+    _kind, _json, _required = 'record file', (), ()
 
     def _arrays(self):
         "The fields to write, by name: arrays, and JSON records as strings"
@@ -120,7 +126,7 @@ def slices(n:int, size:int):
 # %% ../nbs/00_core.ipynb #193afbd8
 @dataclass
 class Option:
-    "One declared setting: its name, the types it admits (without `None`), its allowed values (or None), default and help"
+    "One declared setting: its name, the types it admits (no `None`), its allowed values (or None), default and help"
     name:str
     types:tuple
     choices:tuple|None
@@ -138,23 +144,38 @@ def _evaluate(anno, obj):
     "A string annotation evaluated where `obj` (or the function it delegates to) was defined; None if it cannot be"
     if not isinstance(anno, str): return None if anno is inspect.Parameter.empty else anno
     for o in (obj, getattr(obj, '__delwrap__', None), getattr(obj, '__init__', None)):
-        g = getattr(o, '__globals__', None) or getattr(sys.modules.get(getattr(o, '__module__', None)), '__dict__', None)
+        g = (getattr(o, '__globals__', None)
+             or getattr(sys.modules.get(getattr(o, '__module__', None)), '__dict__', None))
         if g is None: continue
         try: return eval(anno, g)
         except Exception: pass
     return None
 
+def _docments(obj):
+    "The docments of `obj`, {} where its source cannot be read"
+    try: return {k: v.get('docment') for k, v in docments(obj, full=True).items()}
+    except (OSError, TypeError, SyntaxError): return {}
+
+def _docs(obj):
+    "The help of each parameter of `obj`: its docments, and those of the function or dataclass it delegates to"
+    target = obj.__dict__.get('__delwrap__') if hasattr(obj, '__dict__') else None
+    if target is None: return _docments(obj)
+    owner = sys.modules[target.__module__].__dict__.get(target.__qualname__.split('.')[0])   # a dataclass's __init__
+    docs = _docments(owner if target.__name__ == '__init__' and owner is not None else target)
+    del obj.__delwrap__                     # read `obj`'s own comments without following the delegation
+    try: docs.update({k: v for k, v in _docments(obj).items() if v})
+    finally: obj.__delwrap__ = target
+    return docs
+
 def declared(obj, skip=()):
-    "The `Option`s that the function or dataclass `obj` declares, leaving out the names in `skip`, `*args` and `**kwargs`"
-    try: docs = docments(obj, full=True)
-    except (OSError, TypeError, SyntaxError): docs = {}   # no source to read the comments from
-    out = []
+    "The `Option`s that the function or dataclass `obj` declares, without the names in `skip`, `*args` and `**kwargs`"
+    docs, out = _docs(obj), []
     for name, p in inspect.signature(obj).parameters.items():
         if name in skip or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD): continue
         anno = _evaluate(p.annotation, obj)
         ts = () if anno is None else _types(anno)
         choices = get_args(ts[0]) if len(ts) == 1 and get_origin(ts[0]) is Literal else None
-        out.append(Option(name, ts, choices, p.default, (docs.get(name) or {}).get('docment') or ''))
+        out.append(Option(name, ts, choices, p.default, docs.get(name) or ''))
     return out
 
 # %% ../nbs/00_core.ipynb #9c88f395
@@ -166,7 +187,8 @@ class Extension:
     @property
     def params(self):
         "Its settings: the parameters after the `skip` leading ones that the package passes"
-        ps = [p for p in inspect.signature(self.fn).parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        ps = [p for p in inspect.signature(self.fn).parameters.values()
+              if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         return tuple(p.name for p in ps[self.skip:])
 
     def defaults(self, params:dict|None=None):
@@ -180,7 +202,9 @@ class Extension:
     def check(self, params:dict):
         "Raise an `InputError` unless `params` are settings of this extension"
         allowed, extra = self.params, sorted(set(params) - set(self.params))
-        if extra: raise InputError(f"{self.name} takes {'the parameters ' + ', '.join(allowed) if allowed else 'no parameters'}, got {extra}")
+        if extra:
+            raise InputError(f"{self.name} takes "
+                             f"{'the parameters ' + ', '.join(allowed) if allowed else 'no parameters'}, got {extra}")
 
     def __call__(self, *args, **params):
         "Call the function with `args` (the leading ones the package passes) and the checked settings `params`"
@@ -191,7 +215,7 @@ class Extension:
 
 # %% ../nbs/00_core.ipynb #f9692c08
 class Registry:
-    "Named extensions of one `kind` (e.g. 'trainer'); `skip`: how many leading parameters of each the package passes itself"
+    "Named extensions of one `kind` (e.g. 'trainer'); `skip`: how many leading parameters of each the package passes"
     def __init__(self, kind:str, skip:int=0): self.kind, self.skip, self._items = kind, skip, {}
 
     def register(self, fn=None, *, name:str|None=None, skip:int|None=None, **info):

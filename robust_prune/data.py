@@ -29,7 +29,8 @@ def check_images(images, arg:str='images'):
         raise InputError(f"`{arg}` must hold uint8 pixels in 0..255, got dtype {images.dtype}; "
                          "convert floats in [0, 1] with `(x*255).round().astype(np.uint8)`")
     if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] not in (1, 3)):
-        raise InputError(f"`{arg}` must have shape (N, H, W) or (N, H, W, C) with C in (1, 3), got {tuple(images.shape)}")
+        raise InputError(f"`{arg}` must have shape (N, H, W) or (N, H, W, C) with C in (1, 3), "
+                         f"got {tuple(images.shape)}")
     return images
 
 # %% ../nbs/01_data.ipynb #f92656b4
@@ -37,7 +38,8 @@ def check_labels(labels, n:int, n_classes:int|None=None, arg:str='labels'):
     "Return `labels` as int64 after checking there are `n` integers in `0..n_classes-1`"
     labels = np.asarray(labels)
     if labels.shape != (n,): raise InputError(f"`{arg}` must have shape ({n},) to match the images, got {labels.shape}")
-    if not np.issubdtype(labels.dtype, np.integer): raise InputError(f"`{arg}` must be integers, got dtype {labels.dtype}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise InputError(f"`{arg}` must be integers, got dtype {labels.dtype}")
     if n and labels.min() < 0: raise InputError(f"`{arg}` must be class numbers >= 0, found {labels.min()}")
     if n and n_classes is not None and labels.max() >= n_classes:
         raise InputError(f"`{arg}` must lie in 0..{n_classes-1} for n_classes={n_classes}, found {labels.max()}")
@@ -114,7 +116,8 @@ def images_at(self:ArrayDataset, pos):
 def _check_mask(mask, n:int, arg:str='mask'):
     mask = np.asarray(mask)
     if mask.dtype != bool or mask.shape != (n,):
-        raise InputError(f"`{arg}` must be a boolean array of length {n} (one entry per sample id), got {mask.dtype} {mask.shape}")
+        raise InputError(f"`{arg}` must be a boolean array of length {n} (one entry per sample id), "
+                         f"got {mask.dtype} {mask.shape}")
     return mask
 
 @patch
@@ -127,7 +130,8 @@ def split_dataset(ds:ArrayDataset, valid:float|int=0.2, seed:int=0):
     "Split `ds` into (train, valid) datasets, stratified by class and fixed by `seed`"
     from sklearn.model_selection import train_test_split
     try: tr, va = train_test_split(np.arange(len(ds)), test_size=valid, stratify=ds.labels, random_state=seed)
-    except (ValueError, TypeError) as e: raise InputError(f"`valid`={valid!r} cannot split {len(ds)} samples by class: {e}") from None
+    except (ValueError, TypeError) as e:
+        raise InputError(f"`valid`={valid!r} cannot split {len(ds)} samples by class: {e}") from None
     return ds._view(np.sort(tr), keep_ids=False), ds._view(np.sort(va), keep_ids=False)
 
 # %% ../nbs/01_data.ipynb #97cfd1ed
@@ -159,7 +163,8 @@ def load_npz(path, mmap:bool=True, n_classes:int|None=None):
     if not path.is_file(): raise MissingInput(f"no .npz file at {path}")
     with np.load(path, allow_pickle=False) as z:
         keys = next((k for k in NPZ_KEYS if set(k) <= set(z.files)), None)
-        if keys is None: raise InputError(f"{path} must hold arrays 'image' and 'label' (or 'x' and 'y'), found {sorted(z.files)}")
+        if keys is None:
+            raise InputError(f"{path} must hold arrays 'image' and 'label' (or 'x' and 'y'), found {sorted(z.files)}")
         labels = z[keys[1]]
         classes = [str(c) for c in z['classes']] if 'classes' in z.files else None
         images = _npz_memmap(path, keys[0] + '.npy') if mmap else None
@@ -185,6 +190,7 @@ def data_root():
     "Where torchvision datasets live by default: `$ROBUST_PRUNE_DATA` or `~/.cache/robust_prune/data`"
     return Path(os.environ.get('ROBUST_PRUNE_DATA', '~/.cache/robust_prune/data')).expanduser()
 
+# %% ../nbs/01_data.ipynb #100fdd3f
 def torchvision_dataset(name:str, root=None, train:bool=True, download:bool=False):
     "MNIST or CIFAR-10 from torchvision as an `ArrayDataset` (`train=False`: the official test set)"
     import torchvision
@@ -195,7 +201,8 @@ def torchvision_dataset(name:str, root=None, train:bool=True, download:bool=Fals
     except (RuntimeError, OSError) as e:
         if download: raise MissingInput(
             f"{name} could not be downloaded to {root} ({str(e).splitlines()[0]}): is the network reachable from here? "
-            f"Without one, copy its files under a folder and name it ('{name}:/path/to/data'), or use 'npz:PATH'") from None
+            f"Without one, copy its files under a folder and name it ('{name}:/path/to/data'), "
+            "or use 'npz:PATH'") from None
         raise MissingInput(f"{name} not found under {root} ({e}); pass download=True (--download) "
                            f"or a root that holds it, e.g. '{name}:/path/to/data'") from None
     images, labels = np.asarray(tv.data), np.asarray(tv.targets)
@@ -215,14 +222,17 @@ for _name in ('mnist', 'cifar10'):
     register_dataset(f'{_name}[:ROOT]', test_set=True)(
         lambda arg, train, download, _name=_name: torchvision_dataset(_name, arg, train=train, download=download))
 
+# %% ../nbs/01_data.ipynb #90dd2186
 def parse_spec(spec:str):
     "Split a data spec into (kind, argument), checked against the syntax of its source in `DATASETS`"
     kind, _, arg = str(spec).partition(':')
     if kind not in DATASETS:
-        raise InputError(f"data spec {spec!r} must be one of {', '.join(repr(DATASETS[k].info['syntax']) for k in DATASETS)}")
+        raise InputError(f"data spec {spec!r} must be one of "
+                         f"{', '.join(repr(DATASETS[k].info['syntax']) for k in DATASETS)}")
     syntax = DATASETS[kind].info['syntax']
     if ':' not in syntax and arg: raise InputError(f"data spec {spec!r}: {kind!r} takes no argument")
-    if ':' in syntax and '[' not in syntax and not arg: raise InputError(f"data spec {spec!r} needs an argument: {syntax!r}")
+    if ':' in syntax and '[' not in syntax and not arg:
+        raise InputError(f"data spec {spec!r} needs an argument: {syntax!r}")
     return kind, arg or None
 
 # %% ../nbs/01_data.ipynb #18610f99
@@ -231,6 +241,7 @@ def load_dataset(spec:str, train:bool=True, download:bool=False):
     kind, arg = parse_spec(spec)
     return DATASETS[kind].fn(arg, train, download)
 
+# %% ../nbs/01_data.ipynb #cbf70f86
 def _no_samples(ds): return ds._view(np.arange(0), keep_ids=False)
 
 def load_splits(spec:str, valid:float|int|str|None=None, seed:int=0, download:bool=False):
@@ -268,14 +279,18 @@ def dataloaders(train:ArrayDataset, valid:ArrayDataset, bs:int=128, valid_bs:int
 # %% ../nbs/01_data.ipynb #7d3f4c11
 def fingerprint(ds:ArrayDataset):
     "The samples of `ds` by id: where they come from, how many ids, and a hash of the labels in id order"
-    if len(ds) != ds.n_ids: raise InputError(f"a fingerprint covers every id; {ds!r} is a subset (use the dataset it was taken from)")
+    if len(ds) != ds.n_ids:
+        raise InputError(f"a fingerprint covers every id; {ds!r} is a subset (use the dataset it was taken from)")
     labels = np.ascontiguousarray(ds.labels[np.argsort(ds.ids)], dtype=np.int64)
     return dict(name=ds.name, n=int(ds.n_ids), labels=hashlib.sha1(labels.data).hexdigest()[:16])
 
+# %% ../nbs/01_data.ipynb #4d335424
 def check_fingerprint(expected:dict, ds:ArrayDataset, what:str):
     "Raise an `InputError` unless `what` (a file, with its `expected` fingerprint) is about the samples of `ds`"
     have = fingerprint(ds)
     if expected['n'] != have['n']:
-        raise InputError(f"{what} is about {expected['n']} samples of {expected['name']}, not the {have['n']} of {have['name']}")
+        raise InputError(f"{what} is about {expected['n']} samples of {expected['name']}, "
+                         f"not the {have['n']} of {have['name']}")
     if expected['labels'] != have['labels']:
-        raise InputError(f"{what} is about other samples ({expected['name']}): its labels differ from those of {have['name']} in id order")
+        raise InputError(f"{what} is about other samples ({expected['name']}): "
+                         f"its labels differ from those of {have['name']} in id order")

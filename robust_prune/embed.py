@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import ifnone
 import robust_prune
-from .core import (InputError, MissingInput, maybe_bar, slices, atomic_path, read_npz, write_json, read_json,
-                               Registry, RecordFile)
+from .core import (InputError, MissingInput, maybe_bar, slices, atomic_path, read_npz, write_json,
+                               read_json, Registry, RecordFile)
 from .data import ArrayDataset, fingerprint
 from .models import features
 
@@ -25,19 +25,22 @@ __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'EMBEDDERS', 'EMB_DTYPES', 'Preproce
 # %% ../nbs/08_embed.ipynb #6e0a0008
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
-def _pair(size): return None if size is None else tuple(size) if isinstance(size, (tuple, list)) else (int(size), int(size))
+def _pair(size):
+    return None if size is None else tuple(size) if isinstance(size, (tuple, list)) else (int(size), int(size))
 
 class Preprocess(nn.Module):
     "Images in [0, 1] to a backbone's input: `channels` channels, resized to `size`, normalised by `mean` and `std`"
     def __init__(self, size=None, mean=None, std=None, channels:int|None=None, interpolation:str='bilinear'):
         super().__init__()
         self.size, self.channels, self.interpolation = _pair(size), channels, interpolation
-        self.register_buffer('mean', None if mean is None else torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer('mean',
+                             None if mean is None else torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
         self.register_buffer('std', None if std is None else torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
 
     def forward(self, x):
         if self.channels is not None and x.shape[1] != self.channels:
-            if x.shape[1] != 1: raise InputError(f"images with {x.shape[1]} channels cannot feed a backbone that takes {self.channels}")
+            if x.shape[1] != 1:
+                raise InputError(f"images with {x.shape[1]} channels cannot feed a backbone that takes {self.channels}")
             x = x.expand(-1, self.channels, -1, -1)
         if self.size is not None and tuple(x.shape[-2:]) != self.size:
             x = F.interpolate(x, size=self.size, mode=self.interpolation, align_corners=False).clamp(0, 1)
@@ -49,6 +52,7 @@ class Penultimate(nn.Module):
     def __init__(self, model:nn.Module): super().__init__(); self.model = model
     def forward(self, x): return features(self.model, x).flatten(1)
 
+# %% ../nbs/08_embed.ipynb #72389b2d
 def model_embedder(model:nn.Module, spec:str='model'):
     "Embed with `model`'s penultimate features (in eval mode); `spec` records where the model came from"
     emb = Penultimate(model).eval()
@@ -64,16 +68,19 @@ class PixelPCA(nn.Module):
         self.register_buffer('components', torch.as_tensor(np.asarray(components), dtype=torch.float32))
     def forward(self, x): return (x.flatten(1) - self.mean) @ self.components.T
 
+# %% ../nbs/08_embed.ipynb #17b41004
 def fit_record(ds:ArrayDataset):
     "What an embedder was fitted on: the data's name and a hash of the ids and labels of the samples used"
     key = np.ascontiguousarray(np.stack([ds.ids, ds.labels]), dtype=np.int64)
     return dict(name=ds.name, n=len(ds), of=int(ds.n_ids), samples=hashlib.sha1(key.data).hexdigest()[:16])
 
+# %% ../nbs/08_embed.ipynb #2d99016d
 def pixel_pca(ds:ArrayDataset, dim:int=64, bs:int=4096, progress:bool=True):
     "A `PixelPCA` embedder of `dim` components fitted on the images of `ds`, read `bs` at a time"
     n, d = len(ds), int(np.prod(ds.shape))
     if not isinstance(dim, (int, np.integer)) or not 1 <= dim <= min(n, d):
-        raise InputError(f"`dim` must be a number of components in 1..{min(n, d)} (images: {n}, pixels: {d}), got {dim!r}")
+        raise InputError(f"`dim` must be a number of components in 1..{min(n, d)} (images: {n}, pixels: {d}), "
+                         f"got {dim!r}")
     total, gram = np.zeros(d), np.zeros((d, d))
     for sl in maybe_bar(slices(n, bs), progress):
         x = ds.images_at(np.arange(sl.start, sl.stop)).flatten(1).double().numpy()
@@ -81,7 +88,7 @@ def pixel_pca(ds:ArrayDataset, dim:int=64, bs:int=4096, progress:bool=True):
     mean = total / n
     _, vecs = np.linalg.eigh(gram / n - np.outer(mean, mean))   # ascending eigenvalues
     comps = np.ascontiguousarray(vecs[:, ::-1][:, :dim].T)
-    comps *= np.sign(comps[np.arange(dim), np.abs(comps).argmax(1)])[:, None]   # each component's largest entry positive
+    comps *= np.sign(comps[np.arange(dim), np.abs(comps).argmax(1)])[:, None]  # each component's largest entry positive
     emb = PixelPCA(mean, comps)
     emb.spec, emb.fit = f'pixels-pca:{dim}', fit_record(ds)
     return emb
@@ -90,11 +97,12 @@ def pixel_pca(ds:ArrayDataset, dim:int=64, bs:int=4096, progress:bool=True):
 def _weights_file(path, what:str):
     path = Path(path).expanduser().resolve()
     if not path.is_file():
-        raise MissingInput(f"no {what} weights file at {path}: copy it there (this machine does not download), or name another file")
+        raise MissingInput(f"no {what} weights file at {path}: copy it there (this machine does not download), "
+                           "or name another file")
     return path
 
 def timm_embedder(name:str, weights:str|None=None, size=None):
-    "A timm backbone without its head, its weights from the file `weights`, the offline cache (None) or random ('random')"
+    "A timm backbone without its head, weights from the file `weights`, the offline cache (None) or random ('random')"
     import timm
     kw = dict(num_classes=0, dynamic_img_size=True) if 'vit' in name else dict(num_classes=0)
     path = None if weights in (None, 'random') else _weights_file(weights, f"timm {name}")
@@ -115,20 +123,22 @@ def timm_embedder(name:str, weights:str|None=None, size=None):
     return emb
 
 def _load_weights(model:nn.Module, path:Path, what:str):
-    "Load the state dict in `path` into `model` strictly, bar its classifier; converted by timm's filter for the architecture"
+    "Load `path`'s state dict into `model` strictly, bar its classifier; converted by timm's architecture filter"
     import importlib, timm
     try: sd = timm.models.load_state_dict(str(path))
-    except Exception as e: raise InputError(f"{path} is not a readable weights file ({str(e).splitlines()[0]})") from None
+    except Exception as e:
+        raise InputError(f"{path} is not a readable weights file ({str(e).splitlines()[0]})") from None
     convert = getattr(importlib.import_module(type(model).__module__), 'checkpoint_filter_fn', None)
     if convert is not None: sd = convert(sd, model)
     heads = model.pretrained_cfg.get('classifier') or ()
     heads = tuple(f'{h}.' for h in ([heads] if isinstance(heads, str) else heads))
     sd = {k: v for k, v in sd.items() if not (heads and k.startswith(heads))}
     try: missing, unexpected = model.load_state_dict(sd, strict=False)
-    except RuntimeError as e: raise InputError(f"the weights in {path} do not fit {what}: {str(e).splitlines()[-1].strip()}") from None
+    except RuntimeError as e:
+        raise InputError(f"the weights in {path} do not fit {what}: {str(e).splitlines()[-1].strip()}") from None
     if missing or unexpected:
-        raise InputError(f"the weights in {path} do not fit {what}: {len(missing)} of its tensors missing (e.g. {missing[:2]}), "
-                         f"{len(unexpected)} unexpected (e.g. {unexpected[:2]})")
+        raise InputError(f"the weights in {path} do not fit {what}: {len(missing)} of its tensors missing "
+                         f"(e.g. {missing[:2]}), {len(unexpected)} unexpected (e.g. {unexpected[:2]})")
 
 @contextlib.contextmanager
 def _offline():
@@ -139,14 +149,18 @@ def _offline():
     finally: hub.HF_HUB_OFFLINE = was
 
 def _interpolation(cfg): return 'bicubic' if cfg.get('interpolation') == 'bicubic' else 'bilinear'
-def _hf_cache(): return os.environ.get('HF_HUB_CACHE', os.path.join(os.environ.get('HF_HOME', '~/.cache/huggingface'), 'hub'))
+def _hf_cache():
+    return os.environ.get('HF_HUB_CACHE', os.path.join(os.environ.get('HF_HOME', '~/.cache/huggingface'), 'hub'))
 
+# %% ../nbs/08_embed.ipynb #3bb56669
 def load_torchscript(path):
     "The TorchScript model saved at `path` (`torch.jit.save`), on the CPU, in eval mode"
     try: return torch.jit.load(str(path), map_location='cpu').eval()
     except Exception as e:
-        raise InputError(f"{path} is not a TorchScript file that loads (torch.jit.save): {str(e).strip().splitlines()[0][:200]}") from None
+        raise InputError(f"{path} is not a TorchScript file that loads (torch.jit.save): "
+                         f"{str(e).strip().splitlines()[0][:200]}") from None
 
+# %% ../nbs/08_embed.ipynb #9bf2cb46
 def torchscript_embedder(path, size=224, mean=IMAGENET_MEAN, std=IMAGENET_STD, channels:int=3):
     "A TorchScript file as an embedder, fed `channels`-channel images resized to `size` and normalised by `mean`, `std`"
     path = _weights_file(path, 'TorchScript')
@@ -157,12 +171,16 @@ def torchscript_embedder(path, size=224, mean=IMAGENET_MEAN, std=IMAGENET_STD, c
 # %% ../nbs/08_embed.ipynb #e7322f66
 EMBEDDERS = Registry('embedder', skip=1)
 
-def register_embedder(syntax:str): # 'KIND', 'KIND:ARG' (the argument required) or 'KIND[:ARG]' (optional), for messages and help
-    "A decorator that registers `fn(arg, [fit], [size], [progress]) -> nn.Module` in `EMBEDDERS` under the kind its `syntax` names"
+def register_embedder(
+    syntax:str, # 'KIND', 'KIND:ARG' (the argument required) or 'KIND[:ARG]' (optional), for messages and help
+):
+    "Decorator registering `fn(arg, [fit], [size], [progress]) -> nn.Module` in `EMBEDDERS` as the kind `syntax` names"
     return EMBEDDERS.register(name=syntax.split('[')[0].split(':')[0], syntax=syntax)
 
+# %% ../nbs/08_embed.ipynb #65b46144
 def embedder_syntax(): return ', '.join(repr(EMBEDDERS[k].info['syntax']) for k in EMBEDDERS)
 
+# %% ../nbs/08_embed.ipynb #0a3f7262
 def embedder_for(spec:str, fit:ArrayDataset|None=None, size=None, progress:bool=True):
     "The embedder that `spec` ('KIND[:ARG]') names; `fit`: the images a fitted embedder (pixels + PCA) learns from"
     kind, _, arg = str(spec).partition(':')
@@ -176,7 +194,8 @@ def embedder_for(spec:str, fit:ArrayDataset|None=None, size=None, progress:bool=
 @register_embedder('pixels-pca[:DIM]')
 def _pixels_pca(arg, fit, progress):
     "Pixels projected on the first DIM principal components (default 64) of the `fit` images"
-    if arg and not arg.isdigit(): raise InputError(f"embedder 'pixels-pca:{arg}': the PCA dimension must be a positive integer")
+    if arg and not arg.isdigit():
+        raise InputError(f"embedder 'pixels-pca:{arg}': the PCA dimension must be a positive integer")
     if fit is None: raise InputError("the pixels-pca embedder is fitted: name the images to fit it on (`fit`, --fit)")
     return pixel_pca(fit, int(arg or 64), progress=progress)
 
@@ -196,16 +215,18 @@ EMB_DTYPES = ('float16', 'float32')
 
 def meta_path(path): return Path(path).with_suffix('.meta.npz')
 
+# %% ../nbs/08_embed.ipynb #06307028
 @dataclass
 class Embeddings(RecordFile):
-    "One vector per sample id (`vectors`, possibly memory-mapped), the samples' labels if known, and the record (`meta`)"
+    "One vector per sample id (`vectors`, possibly memory-mapped), their labels if known, and the record (`meta`)"
     vectors:np.ndarray
     label:np.ndarray|None
     meta:dict
     _kind, _json, _required = 'embeddings record', ('meta',), ('label', 'meta')
 
     def __post_init__(self):
-        if self.vectors.ndim != 2: raise InputError(f"embeddings must be one vector per image (2-D), got shape {self.vectors.shape}")
+        if self.vectors.ndim != 2:
+            raise InputError(f"embeddings must be one vector per image (2-D), got shape {self.vectors.shape}")
         if self.label is not None: self.label = np.asarray(self.label, dtype=np.int64)
         n_labels = len(self.vectors) if self.label is None else len(self.label)
         if n_labels != len(self.vectors) or self.meta['data']['n'] != len(self.vectors):
@@ -217,14 +238,18 @@ class Embeddings(RecordFile):
     def dim(self): return self.vectors.shape[1]
     @property
     def plain(self): return bool(self.meta.get('plain'))
-    def __repr__(self): return f"Embeddings({len(self)} × {self.dim} {self.vectors.dtype}, {self.meta['embedder']}, of {self.meta['data']['name']})"
+    def __repr__(self):
+        return (f"Embeddings({len(self)} × {self.dim} {self.vectors.dtype}, {self.meta['embedder']}, "
+                f"of {self.meta['data']['name']})")
 
-    def _arrays(self): return {k: v for k, v in super()._arrays().items() if k != 'vectors'}   # the vectors have their own .npy
+    # the vectors have their own .npy
+    def _arrays(self): return {k: v for k, v in super()._arrays().items() if k != 'vectors'}
 
     def save(self, path):
         "Write the vectors to the `.npy` at `path` and the labels and record next to it (`meta_path`), atomically"
         path = Path(path)
-        if path.suffix != '.npy': raise InputError(f"embeddings are an .npy file: name it {path.with_suffix('.npy')}, not {path}")
+        if path.suffix != '.npy':
+            raise InputError(f"embeddings are an .npy file: name it {path.with_suffix('.npy')}, not {path}")
         super().save(meta_path(path))
         with atomic_path(path) as tmp, open(tmp, 'wb') as f: np.save(f, self.vectors)
         return path
@@ -243,7 +268,8 @@ class Embeddings(RecordFile):
     @classmethod
     def plain_npy(cls, vectors, path):
         "Vectors embedded elsewhere, row i being sample id i, with a record that says only that"
-        if vectors.ndim != 2: raise InputError(f"{path} must hold one vector per image, (N, d), got shape {vectors.shape}")
+        if vectors.ndim != 2:
+            raise InputError(f"{path} must hold one vector per image, (N, d), got shape {vectors.shape}")
         meta = dict(embedder=f'plain .npy ({Path(path).name})', fit=None, data=dict(name=str(path), n=len(vectors)),
                     dim=int(vectors.shape[1]), dtype=str(vectors.dtype), plain=True)
         return cls(vectors, None, meta)
@@ -281,7 +307,7 @@ def embed(embedder:nn.Module, ds:ArrayDataset, out=None, bs:int=256, dtype:str='
 def _partial(out:Path): return out.with_suffix('.partial.npy'), out.with_suffix('.partial.json')
 
 def _open_partial(out:Path, meta:dict, n:int):
-    "The memory-mapped partial file for `out` and the rows already done (0 unless an earlier run of the same embedding stopped)"
+    "The memory-mapped partial file for `out` and the rows done (0 unless an earlier run of this embedding stopped)"
     part, state = _partial(out)
     done = 0
     if part.exists() and state.exists():

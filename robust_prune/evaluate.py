@@ -50,7 +50,8 @@ def _autoattack(model, ds, pos, eps, norm, bs, seed, progress):
     "AutoAttack's accuracy; with `progress`, its log (each attack's robust accuracy as it goes) is printed"
     from pyautoattack import AutoAttack
     x, y, _ = ds.raw_batch(pos)
-    adversary = AutoAttack(model, norm=dict(linf='Linf', l2='L2')[norm], eps=eps, version='standard', device=_device(model), seed=seed)
+    adversary = AutoAttack(model, norm=dict(linf='Linf', l2='L2')[norm], eps=eps, version='standard',
+                           device=_device(model), seed=seed)
     log, handler = logging.getLogger('auto-attack'), logging.StreamHandler(sys.stdout)
     level = log.level
     if progress: log.addHandler(handler); log.setLevel(logging.DEBUG)

@@ -22,14 +22,16 @@ __all__ = ['scores_for', 'class_counts', 'counts_figure', 'score_histogram', 'ex
 
 # %% ../nbs/13_explore.ipynb #e10c0008
 def scores_for(source, ds:ArrayDataset, name:str='scores'):
-    "The `Scores` that `source` gives (itself, a scorer's result or the scores file it names), checked to be about the samples of `ds`"
+    "The `Scores` from `source` (itself, a scorer's result or the file it names), checked to be about `ds`'s samples"
     what = f"`scores[{name!r}]`"
     if isinstance(source, (str, Path)): source = Scores.load(source)
     elif callable(source): source = source()
     if not isinstance(source, Scores):
-        raise InputError(f"{what} must be `Scores`, a scorer returning them or the path of a scores file, got {type(source).__name__}")
+        raise InputError(f"{what} must be `Scores`, a scorer returning them or the path of a scores file, "
+                         f"got {type(source).__name__}")
     data = source.meta['data']
-    if data['n'] != ds.n_ids: raise InputError(f"{what} is about {data['n']} samples of {data['name']}, not the {ds.n_ids} ids of {ds!r}")
+    if data['n'] != ds.n_ids:
+        raise InputError(f"{what} is about {data['n']} samples of {data['name']}, not the {ds.n_ids} ids of {ds!r}")
     if 'labels' in data and len(ds) == ds.n_ids: check_fingerprint(data, ds, what)
     return source
 
@@ -38,13 +40,16 @@ def class_counts(labels, kept, classes):
     "Per class of `classes` (names, by class number): how many of the samples with `labels` are `kept`, of how many"
     labels, kept = np.asarray(labels), np.asarray(kept, dtype=np.float64)
     counts = pd.DataFrame(dict(kept=np.bincount(labels, kept, minlength=len(classes)).astype(int),
-                               total=np.bincount(labels, minlength=len(classes))), index=pd.Index(list(classes), name='class'))
+                               total=np.bincount(labels, minlength=len(classes))),
+                          index=pd.Index(list(classes), name='class'))
     return counts.assign(fraction=counts.kept / counts.total)
 
+# %% ../nbs/13_explore.ipynb #0b9a1834
 def counts_figure(counts:pd.DataFrame, title:str|None=None):
     "A plotly bar chart of `class_counts`: the kept and removed samples of each class, stacked to its total"
     frame = counts.assign(removed=counts.total - counts.kept).reset_index()
-    fig = px.bar(frame, x='class', y=['kept', 'removed'], color_discrete_map=dict(kept=KEPT, removed=REMOVED), title=title)
+    fig = px.bar(frame, x='class', y=['kept', 'removed'], color_discrete_map=dict(kept=KEPT, removed=REMOVED),
+                 title=title)
     return fig.update_layout(xaxis_type='category', yaxis_title='samples', legend_title=None, width=480, height=340)
 
 # %% ../nbs/13_explore.ipynb #e10c0012
@@ -56,7 +61,8 @@ def score_histogram(score, kept, bins:int=40, title:str|None=None):
     fig = go.Figure([go.Histogram(x=score[part], xbins=xbins, name=name, marker_color=colour, opacity=0.7)
                      for name, part, colour in [('kept', kept, KEPT), ('removed', ~kept, REMOVED)]])
     for x in lines: fig.add_vline(x=x, line_dash='dash', line_color='black')
-    return fig.update_layout(barmode='overlay', title=title, xaxis_title='score', yaxis_title='samples', width=560, height=340)
+    return fig.update_layout(barmode='overlay', title=title, xaxis_title='score', yaxis_title='samples',
+                             width=560, height=340)
 
 # %% ../nbs/13_explore.ipynb #e10c0015
 def extremes(score, n:int, highest:bool=True):
@@ -68,7 +74,7 @@ def extremes(score, n:int, highest:bool=True):
 
 # %% ../nbs/13_explore.ipynb #e10c0018
 class Explorer:
-    "Widgets that choose the scores, kept fraction, what is removed, a class and class quotas, and the views of what `keep_mask` keeps"
+    "Widgets for the scores, kept fraction, what is removed, a class and class quotas; views of what `keep_mask` keeps"
     views = ('highest', 'lowest', 'histogram', 'counts')
 
     def __init__(self, ds:ArrayDataset,
@@ -77,7 +83,8 @@ class Explorer:
                  n_thumbs:int=8): # how many images at each end of the scores
         if not isinstance(ds, ArrayDataset): raise InputError(f"`ds` must be an ArrayDataset, got {type(ds).__name__}")
         if not isinstance(scores, dict) or not scores:
-            raise InputError(f"`scores` must be a non-empty dict: name -> Scores, scorer or scores file, got {scores!r:.80}")
+            raise InputError(f"`scores` must be a non-empty dict: name -> Scores, scorer or scores file, "
+                             f"got {scores!r:.80}")
         check_rule(keep, remove)
         if isinstance(n_thumbs, bool) or not isinstance(n_thumbs, (int, np.integer)) or n_thumbs < 1:
             raise InputError(f"`n_thumbs` must be a whole number >= 1, got {n_thumbs!r}")
@@ -86,14 +93,18 @@ class Explorer:
         classes = [('all', 'all')] + [(ds.classes[c], int(c)) for c in np.unique(ds.labels)]
         wide = dict(style=dict(description_width='initial'))
         self.widgets = dict(scores=widgets.Dropdown(options=list(scores), description='scores', **wide),
-                            keep=widgets.FloatSlider(value=keep, min=min(keep, 0.05), max=1, step=0.05, description='kept fraction', **wide),
+                            keep=widgets.FloatSlider(value=keep, min=min(keep, 0.05), max=1, step=0.05,
+                                                     description='kept fraction', **wide),
                             remove=widgets.Dropdown(options=REMOVE, value=remove, description='remove', **wide),
                             cls=widgets.Dropdown(options=classes, value='all', description='class', **wide),
-                            class_balanced=widgets.Checkbox(value=class_balanced, description='class-balanced', indent=False))
+                            class_balanced=widgets.Checkbox(value=class_balanced, description='class-balanced',
+                                                            indent=False))
         self.outputs, self.message = {v: widgets.Output() for v in self.views}, widgets.HTML()
         w, o = self.widgets, self.outputs
-        self.panel = widgets.VBox([widgets.HBox([w['scores'], w['remove'], w['cls']]), widgets.HBox([w['keep'], w['class_balanced']]),
-                                   self.message, o['highest'], o['lowest'], widgets.HBox([o['histogram'], o['counts']])])
+        self.panel = widgets.VBox([widgets.HBox([w['scores'], w['remove'], w['cls']]),
+                                   widgets.HBox([w['keep'], w['class_balanced']]),
+                                   self.message, o['highest'], o['lowest'],
+                                   widgets.HBox([o['histogram'], o['counts']])])
         self.update()
         for widget in self.widgets.values(): widget.observe(self.changed, 'value')
 
@@ -115,23 +126,28 @@ class Explorer:
         where = 'all classes' if v['cls'] == 'all' else f"class {ds.classes[v['cls']]}"
         name = v['scores']
         self.figures = dict(
-            highest=self.thumbnails_at(shown[extremes(score[shown], self.n_thumbs)], score, kept, f"Highest {name} ({where})"),
-            lowest=self.thumbnails_at(shown[extremes(score[shown], self.n_thumbs, False)], score, kept, f"Lowest {name} ({where})"),
-            histogram=score_histogram(score[shown], kept[shown], title=f"{name} ({where}): {kept[shown].sum()} of {len(shown)} kept"),
+            highest=self.thumbnails_at(shown[extremes(score[shown], self.n_thumbs)], score, kept,
+                                       f"Highest {name} ({where})"),
+            lowest=self.thumbnails_at(shown[extremes(score[shown], self.n_thumbs, False)], score, kept,
+                                      f"Lowest {name} ({where})"),
+            histogram=score_histogram(score[shown], kept[shown],
+                                      title=f"{name} ({where}): {kept[shown].sum()} of {len(shown)} kept"),
             counts=counts_figure(self.counts, f"Kept per class: {kept.sum()} of {len(ds)}"))
-        for view, out in self.outputs.items():   # each view replaces the last: as `display` would show it, with plotly's renderer
+        # each view replaces the last: as `display` would show it, with plotly's renderer
+        for view, out in self.outputs.items():
             out.outputs = (dict(output_type='display_data', data=self.figures[view]._repr_mimebundle_(), metadata={}),)
         self.message.value = ''
 
     def thumbnails_at(self, pos, score, kept, title:str):
-        "`analysis.thumbnails` of the samples at positions `pos`, captioned with their `score` and whether they are `kept`"
+        "`analysis.thumbnails` of samples at positions `pos`, captioned with their `score` and whether they are `kept`"
         captions = [f"{score[p]:.3g} {'kept' if kept[p] else 'removed'}" for p in pos]
         return thumbnails(self.ds.images[self.ds.rows[pos]], captions, cols=self.n_thumbs, size=110, title=title)
 
     def changed(self, change):
         "Update on a widget's change, showing a mistake in the panel"
         try: self.update()
-        except InputError as e: self.message.value = f'<span style="color:{REMOVED}">{html.escape(str(e), quote=False)}</span>'
+        except InputError as e:
+            self.message.value = f'<span style="color:{REMOVED}">{html.escape(str(e), quote=False)}</span>'
 
     def __repr__(self):
         v = {k: w.value for k, w in self.widgets.items()}

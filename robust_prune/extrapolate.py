@@ -28,31 +28,39 @@ __all__ = ['METRICS', 'INDEXES', 'WEIGHTS', 'K_CANDIDATES', 'SELF_FEATURES', 'ME
            'cv_regress', 'KNN', 'estimate', 'extrapolate']
 
 # %% ../nbs/09_extrapolate.ipynb #6e0a0029
-METRICS = ('l2', 'cosine')
-INDEXES = ('flat', 'ivf')
-
 def check_finite(x, what:str, chunk:int=2**16):
     "Raise an `InputError` if the vectors `x` (read `chunk` rows at a time) hold NaN or infinite values"
     for sl in slices(len(x), chunk):
         bad = ~np.isfinite(np.asarray(read_rows(x, sl), dtype=np.float32)).all(1)
-        if bad.any(): raise InputError(f"{what} holds NaN or infinite values, first in row {sl.start + int(np.argmax(bad))}")
+        if bad.any():
+            raise InputError(f"{what} holds NaN or infinite values, first in row {sl.start + int(np.argmax(bad))}")
 
+# %% ../nbs/09_extrapolate.ipynb #4a09a9b7
 def read_rows(x, sl:slice):
-    "Rows `sl` of the vectors `x`; from a memory-mapped `.npy` they are read from the file, so the process keeps none of them mapped"
+    "Rows `sl` of vectors `x`, read from the file if a memory-mapped `.npy`, so the process keeps none of them mapped"
     if isinstance(x, np.memmap) and isinstance(x.base, mmap.mmap) and x.flags.c_contiguous:
         start, stop, _ = sl.indices(len(x))
         row = x.shape[1] * x.dtype.itemsize
-        return np.fromfile(x.filename, x.dtype, (stop - start) * x.shape[1], offset=x.offset + start * row).reshape(-1, x.shape[1])
+        return np.fromfile(x.filename, x.dtype, (stop - start) * x.shape[1],
+                           offset=x.offset + start * row).reshape(-1, x.shape[1])
     return x[sl]
 
+# %% ../nbs/09_extrapolate.ipynb #c5dde195
 def as_queries(x, metric:str='l2'):
     "`x` as faiss wants it: a float32 C-contiguous copy, rows normalised to unit length for `cosine`"
     q = np.array(x, dtype=np.float32, order='C')
     if metric == 'cosine': faiss.normalize_L2(q)
     return q
 
+# %% ../nbs/09_extrapolate.ipynb #0c8eca15
 def default_nlist(n:int): return max(1, min(int(4 * np.sqrt(n)), n // 39))
+
+# %% ../nbs/09_extrapolate.ipynb #4aeb3674
 def default_nprobe(nlist:int): return max(1, nlist // 8)
+
+# %% ../nbs/09_extrapolate.ipynb #050bd057
+METRICS = ('l2', 'cosine')
+INDEXES = ('flat', 'ivf')
 
 def knn_index(source, metric:str='l2', index:str='flat', nlist:int|None=None, nprobe:int|None=None):
     "A faiss index over the rows of `source`: exact (`flat`) or inverted-file (`ivf`, `nlist` cells, `nprobe` searched)"
@@ -77,7 +85,8 @@ def neighbour_mean(nbr_scores:np.ndarray, dist:np.ndarray, metric:str='l2', weig
     "Mean of each row of `nbr_scores` (the neighbours' scores), weighted by 1 / distance for `weights='distance'`"
     if weights not in WEIGHTS: raise InputError(f"`weights` must be one of {WEIGHTS}, got {weights!r}")
     if weights == 'uniform': return nbr_scores.mean(1)
-    d = np.sqrt(np.maximum(dist, 0)) if metric == 'l2' else 1 - dist   # faiss gives squared l_2 distances, cosine similarities
+    # faiss gives squared l_2 distances, cosine similarities
+    d = np.sqrt(np.maximum(dist, 0)) if metric == 'l2' else 1 - dist
     w = 1 / (d + 1e-6)
     return (w * nbr_scores).sum(1) / w.sum(1)
 
@@ -86,11 +95,7 @@ def check_k(k, n_source:int):
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n_source:
         raise InputError(f"`k` must be a number of neighbours in 1..{n_source} (the scored source samples), got {k!r}")
 
-def _check_source(source, score):
-    if len(score) != len(source): raise InputError(f"one score per source vector: {len(score)} scores, {len(source)} vectors")
-    if not np.isfinite(score).all(): raise InputError("the source scores hold NaN or infinite values")
-    check_finite(source, 'the source embedding')
-
+# %% ../nbs/09_extrapolate.ipynb #cd6d8438
 class Rows:
     "The rows `rows` of the vectors `x`, read only when sliced: a part of a memory-mapped destination"
     def __init__(self, x, rows): self.x, self.rows = x, np.asarray(rows)
@@ -99,10 +104,12 @@ class Rows:
     def shape(self): return (len(self.rows), self.x.shape[1])
     def __getitem__(self, sl): return self.x[self.rows[sl]]
 
+# %% ../nbs/09_extrapolate.ipynb #fe759d6c
 def search_chunks(idx, dest, k:int, metric:str='l2', chunk:int=2**16, progress:bool=True):
-    "For each `chunk` rows of `dest`: their slice, and the distances and positions of their `k` nearest neighbours in `idx`"
+    "For each `chunk` rows of `dest`: their slice, the distances and positions of their `k` nearest neighbours in `idx`"
     if dest.shape[1] != idx.d:
-        raise InputError(f"source and destination embeddings must have the same dimension, got {idx.d} and {dest.shape[1]}")
+        raise InputError("source and destination embeddings must have the same dimension, "
+                         f"got {idx.d} and {dest.shape[1]}")
     for sl in maybe_bar(slices(len(dest), chunk), progress):
         q = as_queries(read_rows(dest, sl), metric)
         check_finite(q, f'the destination embedding (rows {sl.start}..{sl.stop - 1} searched)')
@@ -110,38 +117,51 @@ def search_chunks(idx, dest, k:int, metric:str='l2', chunk:int=2**16, progress:b
         if (I < 0).any(): raise InputError(f"the index found fewer than {k} neighbours for some rows: raise `nprobe`")
         yield sl, D, I
 
+# %% ../nbs/09_extrapolate.ipynb #036b5ced
+def _check_source(source, score):
+    if len(score) != len(source):
+        raise InputError(f"one score per source vector: {len(score)} scores, {len(source)} vectors")
+    if not np.isfinite(score).all(): raise InputError("the source scores hold NaN or infinite values")
+    check_finite(source, 'the source embedding')
+
 def knn_extrapolate(source, score, dest, k:int=12, metric:str='l2', index:str='flat', weights:str='uniform',
                     nlist:int|None=None, nprobe:int|None=None, chunk:int=2**16, progress:bool=True):
-    "Each row of `dest` scored by the mean `score` of its `k` nearest rows of `source` (`dest` read `chunk` rows at a time)"
+    "Each `dest` row scored by the mean `score` of its `k` nearest `source` rows (`dest` read `chunk` rows at a time)"
     score = np.asarray(score, dtype=np.float64)
     _check_source(source, score); check_k(k, len(source))
     idx, out = knn_index(source, metric, index, nlist, nprobe), np.empty(len(dest))
-    for sl, D, I in search_chunks(idx, dest, k, metric, chunk, progress): out[sl] = neighbour_mean(score[I], D, metric, weights)
+    for sl, D, I in search_chunks(idx, dest, k, metric, chunk, progress):
+        out[sl] = neighbour_mean(score[I], D, metric, weights)
     return out
 
 # %% ../nbs/09_extrapolate.ipynb #6e0a0039
 def rank_agreement(pred, true):
     "Spearman's and Kendall's rank correlation of `pred` and `true` over the entries finite in both, and their number"
     pred, true = np.asarray(pred, dtype=np.float64), np.asarray(true, dtype=np.float64)
-    if pred.shape != true.shape: raise InputError(f"`pred` and `true` must be scores of the same samples, got {pred.shape} and {true.shape}")
+    if pred.shape != true.shape:
+        raise InputError(f"`pred` and `true` must be scores of the same samples, got {pred.shape} and {true.shape}")
     ok = np.isfinite(pred) & np.isfinite(true)
     return dict(n=int(ok.sum()), spearman=float(spearmanr(pred[ok], true[ok]).statistic),
                 kendall=float(kendalltau(pred[ok], true[ok]).statistic))
 
+# %% ../nbs/09_extrapolate.ipynb #7d678193
 def kept_overlap(pred, true, keep:float, remove:str='lowest', labels=None, class_balanced:bool=False):
-    "The share of the samples kept by `true` that `pred` keeps too, under the same rule (`keep`, `remove`, class balance)"
-    kept = lambda s: keep_mask(np.asarray(s, dtype=np.float64), keep, remove, labels=labels, class_balanced=class_balanced)
+    "The share of samples kept by `true` that `pred` keeps too, under the same rule (`keep`, `remove`, class balance)"
+    kept = lambda s: keep_mask(np.asarray(s, dtype=np.float64), keep, remove, labels=labels,
+                               class_balanced=class_balanced)
     t = kept(true)
     return float((kept(pred) & t).sum() / t.sum())
 
 # %% ../nbs/09_extrapolate.ipynb #6e0a0042
-K_CANDIDATES = (1, 3, 6, 12, 25, 50)
-
 def cv_folds(n:int, folds:int=5, seed:int=0):
     "(train, test) position arrays of a seeded, shuffled `folds`-fold split of `n` samples"
     from sklearn.model_selection import KFold
-    if not isinstance(folds, (int, np.integer)) or not 2 <= folds <= n: raise InputError(f"`folds` must lie in 2..{n}, got {folds!r}")
+    if not isinstance(folds, (int, np.integer)) or not 2 <= folds <= n:
+        raise InputError(f"`folds` must lie in 2..{n}, got {folds!r}")
     return list(KFold(folds, shuffle=True, random_state=seed).split(np.arange(n)))
+
+# %% ../nbs/09_extrapolate.ipynb #529908b0
+K_CANDIDATES = (1, 3, 6, 12, 25, 50)
 
 def cv_knn(source, score, ks=K_CANDIDATES, metrics=METRICS, weights:str='uniform', folds:int=5, seed:int=0):
     "Cross-validated Spearman of k-NN extrapolation inside the source, per metric and k: a table, best first"
@@ -153,7 +173,9 @@ def cv_knn(source, score, ks=K_CANDIDATES, metrics=METRICS, weights:str='uniform
         for tr, te in splits:
             ks_ok = [k for k in ks if k <= len(tr)]
             D, I = knn_index(q[tr], metric).search(q[te], max(ks_ok))
-            rows += [dict(method='knn', metric=metric, k=k, spearman=spearmanr(neighbour_mean(score[tr][I[:, :k]], D[:, :k], metric, weights), score[te]).statistic)
+            rows += [dict(method='knn', metric=metric, k=k,
+                          spearman=spearmanr(neighbour_mean(score[tr][I[:, :k]], D[:, :k], metric, weights),
+                                             score[te]).statistic)
                      for k in ks_ok]
     return _cv_table(rows)
 
@@ -181,7 +203,8 @@ def self_features(model:nn.Module, ds:ArrayDataset, attack=None, eps:float|None=
         for sl in maybe_bar(slices(len(ds), bs), progress):
             x, y = ds.images_at(order[sl]).to(device), torch.as_tensor(ds.labels[order[sl]], device=device)
             x_adv = x if attack is None else attack(model, x, y, eps)
-            with torch.no_grad(): out.append(torch.cat([_describe(model(x), y), _describe(model(x_adv), y)], 1).cpu().numpy())
+            with torch.no_grad():
+                out.append(torch.cat([_describe(model(x), y), _describe(model(x_adv), y)], 1).cpu().numpy())
     return np.concatenate(out).astype(np.float32)
 
 # %% ../nbs/09_extrapolate.ipynb #6e0a0049
@@ -192,26 +215,32 @@ def search_excluding(idx, q:np.ndarray, k:int, exclude):
     drop[~drop.any(1), -1] = True   # the row itself not among them: drop the farthest instead
     return D[~drop].reshape(len(q), k), I[~drop].reshape(len(q), k)
 
+# %% ../nbs/09_extrapolate.ipynb #783f1856
 def neighbour_features(D:np.ndarray, I:np.ndarray, score:np.ndarray, metric:str='l2'):
     "Per row: the k-NN mean, the std of the neighbours' scores and their mean distance"
     s, dist = score[I], np.sqrt(np.maximum(D, 0)) if metric == 'l2' else 1 - D
     return np.stack([s.mean(1), s.std(1), dist.mean(1)], 1)
 
+# %% ../nbs/09_extrapolate.ipynb #f78b86b4
 def design(nbr:np.ndarray, own:np.ndarray|None, label:np.ndarray):
     "The regressor's inputs: neighbour features, self features (if any) and the class (its last column)"
     return np.column_stack([nbr] + ([] if own is None else [own]) + [label])
 
+# %% ../nbs/09_extrapolate.ipynb #d72a6003
 def quantiles(score:np.ndarray): return (rankdata(score) - 0.5) / len(score)
 
+# %% ../nbs/09_extrapolate.ipynb #008bdf1e
 def fit_regressor(X:np.ndarray, score:np.ndarray, seed:int=0):
     "Gradient boosting from `X` (class in its last column) to the quantiles of `score`"
     from sklearn.ensemble import HistGradientBoostingRegressor
     cat = np.zeros(X.shape[1], bool); cat[-1] = True
-    reg = HistGradientBoostingRegressor(max_iter=300, learning_rate=0.05, max_leaf_nodes=31, categorical_features=cat, random_state=seed)
+    reg = HistGradientBoostingRegressor(max_iter=300, learning_rate=0.05, max_leaf_nodes=31, categorical_features=cat,
+                                        random_state=seed)
     return reg.fit(X, quantiles(score))
 
+# %% ../nbs/09_extrapolate.ipynb #4def6619
 def fit_learned(idx, q:np.ndarray, score:np.ndarray, own, label, k:int, metric:str='l2', seed:int=0):
-    "The learned extrapolator fitted on the source rows `q` (all of them in `idx`), their neighbour features left-one-out"
+    "The learned extrapolator fitted on the source rows `q` (all in `idx`), their neighbour features left-one-out"
     D, I = search_excluding(idx, q, k, np.arange(len(q)))
     return fit_regressor(design(neighbour_features(D, I, score, metric), own, label), score, seed)
 
@@ -239,7 +268,7 @@ class KNN:
     k:int|str=12 # neighbours, or 'auto': the k of `K_CANDIDATES` that the quality estimate ranks first
     metric:Literal[METRICS]='l2' # the distance: Euclidean, or cosine (inner product of unit vectors)
     index:Literal[INDEXES]='flat' # exact search, or an inverted file (faster on large sources, approximate)
-    weights:Literal[WEIGHTS]='uniform' # the plain mean of the neighbours' scores (the paper's), or weighted by 1 / distance
+    weights:Literal[WEIGHTS]='uniform' # plain mean of the neighbours' scores (the paper's), or weighted by 1 / distance
     nlist:int|None=None # ivf: cells (default: about 4 √n, at least 39 source points each)
     nprobe:int|None=None # ivf: cells searched per query (default: nlist / 8)
 
@@ -247,10 +276,12 @@ class KNN:
         if self.k != 'auto' and (isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 1):
             raise InputError(f"`k` must be a number of neighbours >= 1 or 'auto', got {self.k!r}")
         for name, allowed in [('metric', METRICS), ('index', INDEXES), ('weights', WEIGHTS)]:
-            if getattr(self, name) not in allowed: raise InputError(f"`{name}` must be one of {allowed}, got {getattr(self, name)!r}")
+            if getattr(self, name) not in allowed:
+                raise InputError(f"`{name}` must be one of {allowed}, got {getattr(self, name)!r}")
         for name in ('nlist', 'nprobe'):
             v = getattr(self, name)
-            if v is not None and (int(v) != v or v < 1): raise InputError(f"`{name}` must be a whole number >= 1, got {v!r}")
+            if v is not None and (int(v) != v or v < 1):
+                raise InputError(f"`{name}` must be a whole number >= 1, got {v!r}")
 
     def sized(self, n:int):
         "These settings for a source of `n` samples: IVF's cells and probes filled in"
@@ -263,15 +294,18 @@ def _same_samples(a:dict, b:dict): return a['n'] == b['n'] and a.get('labels') =
 
 def _check_stage(scores:Scores, source:Embeddings, dest:Embeddings|None):
     if source.plain and len(source) != scores.n_ids:
-        raise InputError(f"the scores are about {scores.n_ids} samples of {scores.meta['data']['name']}, the source embeddings "
-                         f"{source.meta['data']['name']} have {len(source)} rows: one row per scored sample id, in id order")
+        raise InputError(f"the scores are about {scores.n_ids} samples of {scores.meta['data']['name']}, "
+                         f"the source embeddings {source.meta['data']['name']} have {len(source)} rows: "
+                         "one row per scored sample id, in id order")
     if not source.plain and not _same_samples(scores.meta['data'], source.meta['data']):
-        raise InputError(f"the scores are about {scores.n_ids} samples of {scores.meta['data']['name']}, the source embeddings "
-                         f"about {len(source)} of {source.meta['data']['name']}: embed the scored data")
+        raise InputError(f"the scores are about {scores.n_ids} samples of {scores.meta['data']['name']}, "
+                         f"the source embeddings about {len(source)} of {source.meta['data']['name']}: "
+                         "embed the scored data")
     if dest is None or source.plain or dest.plain: return   # embeddings made elsewhere: their maker cannot be checked
     for key in ('embedder', 'fit'):
         if source.meta.get(key) != dest.meta.get(key):
-            raise InputError(f"source and destination were embedded differently ({key}: {source.meta.get(key)!r} vs {dest.meta.get(key)!r})")
+            raise InputError(f"source and destination were embedded differently ({key}: {source.meta.get(key)!r} "
+                             f"vs {dest.meta.get(key)!r})")
 
 def _choose(cv:pd.DataFrame, method:str, k, metric:str):
     "The cross-validation row that `method`, `k` and `metric` ask for"
@@ -281,17 +315,19 @@ def _choose(cv:pd.DataFrame, method:str, k, metric:str):
 
 # %% ../nbs/09_extrapolate.ipynb #6e0a0057
 def _scored(scores:Scores, source:Embeddings, source_own=None):
-    "The source samples with a finite score: their ids, vectors (float32), scores, labels (None if unknown) and self features"
+    "The source samples with a finite score: their ids, vectors (float32), scores, labels (or None) and self features"
     by_id = scores.by_id()
     ids = np.flatnonzero(np.isfinite(by_id))
     own = None if source_own is None else np.asarray(source_own)[ids]
-    labels = source.label if source.label is not None else None if scores.label is None else scores.by_id(scores.label, fill=-1)
-    return ids, np.asarray(source.vectors[ids], dtype=np.float32), by_id[ids], None if labels is None else labels[ids], own
+    labels = (source.label if source.label is not None
+              else None if scores.label is None else scores.by_id(scores.label, fill=-1))
+    return (ids, np.asarray(source.vectors[ids], dtype=np.float32), by_id[ids],
+            None if labels is None else labels[ids], own)
 
 @delegates(KNN)
-def estimate(scores:Scores, source:Embeddings, method:str='knn', source_own=None, ks=K_CANDIDATES, folds:int=5, seed:int=0,
-             report=print, **knn):
-    "Cross-validated Spearman, inside the source, of extrapolating `scores` by `method` with `k` (default: every k in `ks`): a table, best first"
+def estimate(scores:Scores, source:Embeddings, method:str='knn', source_own=None, ks=K_CANDIDATES, folds:int=5,
+             seed:int=0, report=print, **knn):
+    "Cross-validated in-source Spearman of extrapolating `scores` by `method` with `k` (or all `ks`): table, best first"
     knn = KNN(**{'k': 'auto', **knn})
     if method not in METHODS: raise InputError(f"`method` must be one of {METHODS}, got {method!r}")
     if method != 'knn' and source_own is None:
@@ -300,14 +336,16 @@ def estimate(scores:Scores, source:Embeddings, method:str='knn', source_own=None
     if source_own is not None and len(source_own) != len(source):
         raise InputError(f"`source_own` must describe the {len(source)} source images, got {len(source_own)} rows")
     ids, svec, sscore, slabel, sown = _scored(scores, source, source_own)
-    if method != 'knn' and slabel is None: raise InputError(f"`method`={method!r} needs the labels of the source images: a scores file with labels")
+    if method != 'knn' and slabel is None:
+        raise InputError(f"`method`={method!r} needs the labels of the source images: a scores file with labels")
     if knn.k != 'auto': check_k(knn.k, len(ids))
     cv = cv_knn(svec, sscore, ks if knn.k == 'auto' else (knn.k,), (knn.metric,), knn.weights, folds, seed)
     if method != 'knn':
         k = int(cv.k[0]) if knn.k == 'auto' else knn.k
         cv = pd.concat([cv, cv_regress(svec, sscore, sown, slabel, k, knn.metric, folds, seed)], ignore_index=True)
         cv = cv.sort_values('spearman', ascending=False, ignore_index=True)
-    report(f"expected Spearman of the extrapolation, {folds}-fold cross-validation on {len(ids)} scored source samples:\n"
+    report(f"expected Spearman of the extrapolation, {folds}-fold cross-validation "
+           f"on {len(ids)} scored source samples:\n"
            + cv.to_string(index=False, float_format='%.3f'))
     return cv
 
@@ -315,11 +353,14 @@ def estimate(scores:Scores, source:Embeddings, method:str='knn', source_own=None
 @delegates(KNN)
 def extrapolate(scores:Scores, source:Embeddings, dest:Embeddings, method:str='knn', source_own=None, dest_own=None,
                 ks=K_CANDIDATES, folds:int=5, seed:int=0, chunk:int=2**16, progress:bool=True, report=print, **knn):
-    "`scores` of the `source` samples extrapolated to the `dest` samples by `method`: a `Scores` over the destination's ids"
+    "`scores` of the `source` samples extrapolated to the `dest` samples by `method`: a `Scores` over `dest`'s ids"
     knn = KNN(**knn)
     _check_stage(scores, source, dest)
-    if method != 'knn' and dest_own is None: raise InputError(f"`method`={method!r} needs what the source model says about the destination images (`dest_own`)")
-    if method != 'knn' and dest.label is None: raise InputError(f"`method`={method!r} needs the labels of the destination images")
+    if method != 'knn' and dest_own is None:
+        raise InputError(f"`method`={method!r} needs what the source model says about the destination images "
+                         "(`dest_own`)")
+    if method != 'knn' and dest.label is None:
+        raise InputError(f"`method`={method!r} needs the labels of the destination images")
     if dest_own is not None and len(dest_own) != len(dest):
         raise InputError(f"`dest_own` must describe the {len(dest)} destination images, got {len(dest_own)} rows")
     cv, how = None, 'knn'
@@ -336,8 +377,9 @@ def extrapolate(scores:Scores, source:Embeddings, dest:Embeddings, method:str='k
     out = scores.by_id() if same else np.full(len(dest), np.nan)
     out[todo] = pred
     m = scores.meta
-    extra = dict(method=how, **asdict(knn), embedder=source.meta['embedder'], source=source.meta['data'], n_source=len(ids),
-                 n_unscored_source=int(scores.n_ids - len(ids)), n_extrapolated=len(todo), cv=None if cv is None else cv.to_dict('records'))
+    extra = dict(method=how, **asdict(knn), embedder=source.meta['embedder'], source=source.meta['data'],
+                 n_source=len(ids), n_unscored_source=int(scores.n_ids - len(ids)), n_extrapolated=len(todo),
+                 cv=None if cv is None else cv.to_dict('records'))
     meta = scores_meta(m['method'], dest.meta['data'], m.get('params'), run=m.get('run'), dynamics=m.get('dynamics'),
                        seed=m.get('seed'), extrapolated=extra)
     return Scores(out, np.arange(len(dest)), meta, label=dest.label)
@@ -347,7 +389,8 @@ def _predict(how:str, knn:KNN, svec, sscore, slabel, sown, dest, dest_own, todo,
     "Scores of the destination rows `todo` by `how` ('knn' or 'regress'), read `chunk` rows at a time"
     rows = dest.vectors if len(todo) == len(dest) else Rows(dest.vectors, todo)
     if how == 'knn':
-        return knn_extrapolate(svec, sscore, rows, knn.k, knn.metric, knn.index, knn.weights, knn.nlist, knn.nprobe, chunk, progress)
+        return knn_extrapolate(svec, sscore, rows, knn.k, knn.metric, knn.index, knn.weights, knn.nlist, knn.nprobe,
+                               chunk, progress)
     q = as_queries(svec, knn.metric)
     idx = knn_index(q, knn.metric, knn.index, knn.nlist, knn.nprobe)
     exact = idx if knn.index == 'flat' else knn_index(q, knn.metric)   # exact neighbours to learn from

@@ -24,15 +24,16 @@ class Geometry:
     index:np.ndarray      # (n,) the row of the input each point is
     kept:np.ndarray       # (n,) False for the points the cut dropped
     centroids:np.ndarray  # (classes, 2) the centroid of each class's kept points
-    classes:pd.DataFrame  # per class: points, kept, density, nearest class, separation (squared distance to its centroid)
+    classes:pd.DataFrame  # per class: points, kept, density, nearest class, separation (squared centroid distance)
     rho:float             # density ρ: the mean over the classes of `classes.density`
     delta:float           # separation δ: the mean over the classes of `classes.separation`
     params:dict           # how the points were made and cut
 
     def __repr__(self):
-        return (f"Geometry({self.params.get('method', '2-D points')}, {len(self.points)} points, {len(self.classes)} classes: "
-                f"ρ = {self.rho:.3g}, δ = {self.delta:.3g})")
+        return (f"Geometry({self.params.get('method', '2-D points')}, {len(self.points)} points, "
+                f"{len(self.classes)} classes: ρ = {self.rho:.3g}, δ = {self.delta:.3g})")
 
+# %% ../nbs/11_geometry.ipynb #1d12b186
 def _centroids(points, labels, classes): return np.stack([points[labels == c].mean(0) for c in classes])
 
 def _unit_rms(x):
@@ -43,7 +44,8 @@ def _unit_rms(x):
 def _check_labels(labels, n:int, what:str):
     "`labels` as int64, checked to hold one class per row of `what`"
     labels = np.asarray(labels)
-    if labels.shape != (n,): raise InputError(f"`labels` must hold one class per row of `{what}` ({n}), got shape {labels.shape}")
+    if labels.shape != (n,):
+        raise InputError(f"`labels` must hold one class per row of `{what}` ({n}), got shape {labels.shape}")
     return check_labels(labels, n)
 
 def embedding_geometry(points, # (N, 2) points of a 2-D embedding
@@ -51,14 +53,16 @@ def embedding_geometry(points, # (N, 2) points of a 2-D embedding
                        cut:float=0.01, # fraction of each class dropped: its points farthest from the class centroid
                        index=None, # the row of the input each point is (default: 0..N-1)
                        **params): # recorded in `params` (how the points were made)
-    "Class density ρ and separation δ of 2-D `points` by class, after scaling and dropping the fraction `cut` of each class"
+    "Class density ρ and separation δ of 2-D `points` by class, after scaling and dropping `cut` of each class"
     if isinstance(cut, bool) or not isinstance(cut, (int, float, np.number)) or not 0 <= cut < 0.5:
         raise InputError(f"`cut` is the fraction of each class dropped and must lie in [0, 0.5), got {cut!r}")
     pts = np.asarray(points, dtype=np.float64)
-    if pts.ndim != 2 or pts.shape[1] != 2: raise InputError(f"`points` must be 2-D points (N, 2), got shape {pts.shape}")
+    if pts.ndim != 2 or pts.shape[1] != 2:
+        raise InputError(f"`points` must be 2-D points (N, 2), got shape {pts.shape}")
     labels = _check_labels(labels, len(pts), 'points')
     classes = np.unique(labels)
-    if len(classes) < 2: raise InputError(f"`labels` must hold at least 2 classes to measure their separation, got {classes.tolist()}")
+    if len(classes) < 2:
+        raise InputError(f"`labels` must hold at least 2 classes to measure their separation, got {classes.tolist()}")
     pts = _unit_rms(pts)
     own = _centroids(pts, labels, classes)[np.searchsorted(classes, labels)]
     kept = keep_mask(((pts - own) ** 2).sum(1), 1 - cut, 'highest', labels=labels, class_balanced=True)
@@ -67,21 +71,26 @@ def embedding_geometry(points, # (N, 2) points of a 2-D embedding
     d2 = ((cen[:, None] - cen[None]) ** 2).sum(-1)
     np.fill_diagonal(d2, np.inf)
     with np.errstate(divide='ignore'): density = 1 / spread
-    table = pd.DataFrame(dict(points=[(labels == c).sum() for c in classes], kept=[(kept & (labels == c)).sum() for c in classes],
-                              density=density, nearest=classes[d2.argmin(1)], separation=d2.min(1)), index=pd.Index(classes, name='class'))
+    table = pd.DataFrame(dict(points=[(labels == c).sum() for c in classes],
+                              kept=[(kept & (labels == c)).sum() for c in classes],
+                              density=density, nearest=classes[d2.argmin(1)], separation=d2.min(1)),
+                         index=pd.Index(classes, name='class'))
     index = np.arange(len(pts)) if index is None else np.asarray(index)
-    return Geometry(pts, labels, index, kept, cen, table, float(density.mean()), float(table.separation.mean()), dict(cut=cut, **params))
+    return Geometry(pts, labels, index, kept, cen, table, float(density.mean()), float(table.separation.mean()),
+                    dict(cut=cut, **params))
 
 # %% ../nbs/11_geometry.ipynb #b7e10014
 GEOMETRY_METHODS = ('tsne', 'umap')
 
 def _stratified(labels, n, seed:int):
-    "Positions of a random sample of `n` of the samples, each class in proportion, fixed by `seed`; all of them when `n` is None"
+    "Positions of a random sample of `n` samples, each class in proportion, fixed by `seed`; all when `n` is None"
     if n is None or n == len(labels): return np.arange(len(labels))
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 < n < len(labels):
         raise InputError(f"`n` must be a number of samples in 1..{len(labels)}, got {n!r}")
-    # the class counts of class-balanced pruning to the same size: a pruned subset and its sample of the whole match class by class
-    return np.flatnonzero(keep_mask(np.zeros(len(labels)), n / len(labels), 'random', labels=labels, class_balanced=True, seed=seed))
+    # the class counts of class-balanced pruning to the same size: a pruned subset and its sample of the whole
+    # match class by class
+    return np.flatnonzero(keep_mask(np.zeros(len(labels)), n / len(labels), 'random', labels=labels,
+                                    class_balanced=True, seed=seed))
 
 def _embed_2d(x, method:str, seed:int, **params):
     "`x` in 2-D by scikit-learn's t-SNE or umap-learn's UMAP, seeded"
@@ -94,7 +103,7 @@ def _embed_2d(x, method:str, seed:int, **params):
 def class_geometry(features, # (N, D) numbers, one row per sample (further axes are flattened): pixels, embeddings
                    labels, # (N,) integer classes, at least two of them
                    method:str='tsne', # the 2-D embedding: 'tsne' (scikit-learn) or 'umap' (umap-learn)
-                   n:int|None=None, # embed a class-stratified sample of `n` rows (None: all); compare datasets at equal n
+                   n:int|None=None, # embed a class-stratified sample of `n` (None: all); compare datasets at equal n
                    pca:int=50, # principal components kept before the 2-D embedding (at most D and N)
                    cut:float=0.01, # fraction of each class dropped: its points farthest from the class centroid
                    seed:int=0, # seed of the sample, the PCA and the embedding
@@ -106,7 +115,8 @@ def class_geometry(features, # (N, D) numbers, one row per sample (further axes 
     x = np.asarray(features, dtype=np.float64)
     if x.ndim < 2: raise InputError(f"`features` must be one row per sample (N, D), got shape {x.shape}")
     x = x.reshape(len(x), -1)
-    if not np.isfinite(x).all(): raise InputError(f"`features` must be finite; {(~np.isfinite(x)).any(1).sum()} rows are not")
+    if not np.isfinite(x).all():
+        raise InputError(f"`features` must be finite; {(~np.isfinite(x)).any(1).sum()} rows are not")
     labels = _check_labels(labels, len(x), 'features')
     index = _stratified(labels, n, seed)
     from sklearn.decomposition import PCA
@@ -124,16 +134,17 @@ def geometry_figure(g:Geometry, title:str|None=None,
     fig = go.Figure()
     for c in classes:
         m = g.kept & (g.labels == c)
-        fig.add_trace(go.Scatter(x=g.points[m, 0].round(4), y=g.points[m, 1].round(4), mode='markers', name=name(c), customdata=g.index[m],
-                                 marker=dict(size=4), hovertemplate=f'class {name(c)}, row %{{customdata}}<extra></extra>'))
-    fig.add_trace(go.Scatter(x=g.points[~g.kept, 0].round(4), y=g.points[~g.kept, 1].round(4), mode='markers', name='cut',
-                             customdata=g.index[~g.kept], marker=dict(size=5, color='lightgrey'),
+        fig.add_trace(go.Scatter(x=g.points[m, 0].round(4), y=g.points[m, 1].round(4), mode='markers', name=name(c),
+                                 customdata=g.index[m], marker=dict(size=4),
+                                 hovertemplate=f'class {name(c)}, row %{{customdata}}<extra></extra>'))
+    fig.add_trace(go.Scatter(x=g.points[~g.kept, 0].round(4), y=g.points[~g.kept, 1].round(4), mode='markers',
+                             name='cut', customdata=g.index[~g.kept], marker=dict(size=5, color='lightgrey'),
                              hovertemplate='cut, row %{customdata}<extra></extra>'))
     fig.add_trace(go.Scatter(x=g.centroids[:, 0], y=g.centroids[:, 1], mode='markers+text', name='centroids',
                              text=[name(c) for c in classes], textposition='top center', hoverinfo='skip',
                              marker=dict(symbol='x', size=11, color='black')))
     how = g.params.get('method', '2-D points')
-    fig.update_layout(title=title or f"{how}, {len(g.points)} points: ρ = {g.rho:.3g}, δ = {g.delta:.3g}", width=650, height=600,
-                      legend=dict(itemsizing='constant'))
+    fig.update_layout(title=title or f"{how}, {len(g.points)} points: ρ = {g.rho:.3g}, δ = {g.delta:.3g}",
+                      width=650, height=600, legend=dict(itemsizing='constant'))
     fig.update_yaxes(scaleanchor='x', scaleratio=1)
     return fig

@@ -109,6 +109,7 @@ def head(model:nn.Module):
     if not linears: raise InputError(f"`model` has no nn.Linear layer to take features from: {type(model).__name__}")
     return linears[-1]
 
+# %% ../nbs/02_models.ipynb #4af71c7c
 def features(model:nn.Module, x:torch.Tensor):
     "The penultimate features of `model` on `x`: the input of its last linear layer"
     with Hook(head(model), lambda m, inp, out: inp[0]) as hook: model(x)

@@ -10,7 +10,8 @@ import numpy as np, torch
 from fastcore.basics import ifnone
 from fastai.callback.core import Callback
 from .core import InputError
-from .scores import DYNAMICS_FIELDS, SOURCES, Dynamics, dynamics_fields, dynamics_arrays, write_dynamics_meta
+from .scores import (DYNAMICS_FIELDS, SOURCES, Dynamics, dynamics_fields, dynamics_arrays,
+                                 write_dynamics_meta)
 
 # %% auto #0
 __all__ = ['SampleIndex', 'dynamics_sources', 'DynamicsRecorder']
@@ -28,21 +29,28 @@ def dynamics_sources(record):
     if record is None: return ()
     sources = SOURCES if record == 'both' else (record,) if isinstance(record, str) else tuple(record)
     bad = [s for s in sources if s not in SOURCES]
-    if bad or not sources: raise InputError(f"`record` must be one of {SOURCES}, 'both', a list of them or None, got {record!r}")
+    if bad or not sources:
+        raise InputError(f"`record` must be one of {SOURCES}, 'both', a list of them or None, got {record!r}")
     return sources
 
+# %% ../nbs/06_record.ipynb #fbd2ed1d
 class DynamicsRecorder(Callback):
     "Per-sample, per-epoch `DYNAMICS_FIELDS` of the training pass ('adversarial') and of the clean images ('clean')"
     order = 5
     def __init__(self, record='adversarial', folder=None, dtype='float32', every:int=32):
-        if np.dtype(dtype) not in (np.float32, np.float16): raise InputError(f"`dtype` must be float32 or float16, got {dtype}")
+        if np.dtype(dtype) not in (np.float32, np.float16):
+            raise InputError(f"`dtype` must be float32 or float16, got {dtype}")
         if every < 1: raise InputError(f"`every` must be a number of batches >= 1, got {every}")
-        self.sources, self.folder, self.dtype, self.every, self.epochs, self.arrays = dynamics_sources(record), folder, np.dtype(dtype), every, 0, {}
+        self.sources, self.folder, self.dtype, self.every, self.epochs, self.arrays = (
+            dynamics_sources(record), folder, np.dtype(dtype), every, 0, {})
 
     def before_fit(self):
         self.n = self.dls.train.dataset.n_ids
-        if self.folder is not None: self.arrays = dynamics_arrays(self.folder, self.sources, self.n_epoch, self.n, self.dtype)
-        else: self.arrays = {(s, f): np.full((self.n_epoch, self.n), np.nan, self.dtype) for s in self.sources for f in DYNAMICS_FIELDS}
+        if self.folder is not None:
+            self.arrays = dynamics_arrays(self.folder, self.sources, self.n_epoch, self.n, self.dtype)
+        else:
+            self.arrays = {(s, f): np.full((self.n_epoch, self.n), np.nan, self.dtype)
+                           for s in self.sources for f in DYNAMICS_FIELDS}
         self.epochs = 0
 
     def before_train(self):
@@ -67,7 +75,8 @@ class DynamicsRecorder(Callback):
     def _flush(self):
         "Compute the fields of the pending batches and put them in the epoch's buffer"
         if not self._pending: return
-        ids, y, logits = torch.cat([p[0] for p in self._pending]), torch.cat([p[1] for p in self._pending]), zip(*[p[2] for p in self._pending])
+        ids, y, logits = (torch.cat([p[0] for p in self._pending]), torch.cat([p[1] for p in self._pending]),
+                          zip(*[p[2] for p in self._pending]))
         for i, z in enumerate(logits):
             f = dynamics_fields(torch.cat(z), y)
             self._buf[i][:, ids] = torch.stack([f[k] for k in DYNAMICS_FIELDS])
@@ -87,7 +96,8 @@ class DynamicsRecorder(Callback):
         "The `Dynamics` of `source` (default: the first recorded) over the epochs recorded so far"
         source = ifnone(source, self.sources[0])
         if source not in self.sources:
-            raise InputError(f"{source} dynamics are not recorded (recording {', '.join(self.sources)}): pass record='{source}' or 'both'")
+            raise InputError(f"{source} dynamics are not recorded (recording {', '.join(self.sources)}): "
+                             f"pass record='{source}' or 'both'")
         return Dynamics({f: self.arrays[source, f][:self.epochs] for f in DYNAMICS_FIELDS}, source)
 
     @property
@@ -98,7 +108,8 @@ class DynamicsRecorder(Callback):
     def prob(self): return self.dynamics()['prob']
 
     def state_dict(self):
-        return dict(epochs=self.epochs, arrays=None if self.folder is not None else {f'{s}/{f}': a for (s, f), a in self.arrays.items()})
+        return dict(epochs=self.epochs,
+                    arrays=None if self.folder is not None else {f'{s}/{f}': a for (s, f), a in self.arrays.items()})
     def load_state_dict(self, d):
         self.epochs = d['epochs']
         if d['arrays'] is not None: self.arrays = {tuple(k.split('/')): a for k, a in d['arrays'].items()}

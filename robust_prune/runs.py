@@ -20,7 +20,8 @@ from .attacks import NORMS
 from .scores import SOURCES, SCORES, Scores, scores_meta, score_methods
 from .select import REMOVE, Selection, puma_eps
 from .record import dynamics_sources
-from .train import robust_learner, recipe, PruneAtEpoch, Checkpoint, TRAINERS, OPTIMIZERS, AUGMENTS, catastrophic_overfitting
+from .train import (robust_learner, recipe, PruneAtEpoch, Checkpoint, TRAINERS, OPTIMIZERS, AUGMENTS,
+                                catastrophic_overfitting)
 
 # %% auto #0
 __all__ = ['PRESETS', 'SCHEDULES', 'RECORD', 'preset_name', 'RunConfig', 'config_fields', 'trainer_settings', 'prune_callback',
@@ -29,9 +30,12 @@ __all__ = ['PRESETS', 'SCHEDULES', 'RECORD', 'preset_name', 'RunConfig', 'config
 
 # %% ../nbs/14_runs.ipynb #ac5e2c50
 PRESETS = {
-    'digits':  dict(arch='digits-cnn', eps=dict(linf=0.2, l2=1.0), epochs=15, bs=64, lr_max=5e-3, opt='adam', pct_up=0.4, augment='none'),
-    'mnist':   dict(arch='mnist-cnn', eps=dict(linf=0.3, l2=2.0), epochs=10, bs=100, lr_max=5e-3, opt='adam', pct_up=0.4, augment='none'),
-    'cifar10': dict(arch='preact-resnet18', eps=dict(linf=8/255, l2=0.5), epochs=15, bs=128, lr_max=0.2, opt='sgd', pct_up=0.5, augment='crop-flip'),
+    'digits':  dict(arch='digits-cnn', eps=dict(linf=0.2, l2=1.0), epochs=15, bs=64, lr_max=5e-3, opt='adam',
+                    pct_up=0.4, augment='none'),
+    'mnist':   dict(arch='mnist-cnn', eps=dict(linf=0.3, l2=2.0), epochs=10, bs=100, lr_max=5e-3, opt='adam',
+                    pct_up=0.4, augment='none'),
+    'cifar10': dict(arch='preact-resnet18', eps=dict(linf=8/255, l2=0.5), epochs=15, bs=128, lr_max=0.2, opt='sgd',
+                    pct_up=0.5, augment='crop-flip'),
 }
 
 def preset_name(shape:tuple):
@@ -46,38 +50,38 @@ RECORD = SOURCES + ('both',)
 @dataclass
 class RunConfig:
     "What defines a training run; `None` fields take the preset of the data, or the trainer's own default"
-    data:str='digits'                            # data spec: 'digits', 'npz:PATH', 'mnist[:ROOT]', 'cifar10[:ROOT]' (see `data.DATASETS`)
-    valid:int|float|str|None=None                # validation data: a count or fraction carved from the data, 0 for none, or the data spec of a separate set (default: the test set of mnist/cifar10, else 20 %)
+    data:str='digits' # data spec: 'digits', 'npz:PATH', 'mnist[:ROOT]', 'cifar10[:ROOT]' (see `data.DATASETS`)
+    valid:int|float|str|None=None # validation: carved count/fraction (0: none) or data spec (default: test set or 20 %)
     split_seed:int=0                             # seed of the carved validation split, fixed across training seeds
     seed:int=0                                   # seed of the weights, batches, attacks and random pruning
     arch:Literal[tuple(ARCHS)]|None=None         # network (default: the preset's)
     trainer:Literal[tuple(TRAINERS)]='rs-fgsm'   # how training attacks its inputs ('standard': not at all)
-    eps:float|None=None                          # attack budget in training (default: the preset's, e.g. 0.3 for MNIST, 8/255 for CIFAR-10)
-    eps_from:str|None=None                       # a margins file (robust-prune score --method margin): each sample's budget by PUMA's rule, eps the largest
+    eps:float|None=None # attack budget in training (default: the preset's, e.g. 0.3 for MNIST, 8/255 for CIFAR-10)
+    eps_from:str|None=None # margins file (robust-prune score --method margin): budgets by PUMA's rule, eps the largest
     alpha:float|None=None
     steps:int|None=None
     beta:float|None=None
-    trainer_args:dict|None=None                  # settings of the trainer that are not fields of the config (those of a trainer registered elsewhere)
+    trainer_args:dict|None=None # trainer settings that are not config fields (those of a trainer registered elsewhere)
     norm:Literal[NORMS]='linf'                   # the attack's norm
     epochs:int|None=None                         # training epochs (default: the preset's)
     bs:int|None=None                             # batch size (default: the preset's)
     lr_max:float|None=None                       # peak learning rate (default: the preset's)
     opt:Literal[tuple(OPTIMIZERS)]|None=None     # optimiser (default: the preset's)
-    schedule:Literal[SCHEDULES]='triangular'     # learning-rate schedule: triangular (Wong et al.) or one-cycle (fastai)
-    pct_up:float|None=None                       # share of training before the learning rate peaks (default: the preset's)
-    augment:Literal[AUGMENTS]|None=None          # training augmentation (default: crop-flip for CIFAR-10, none otherwise)
-    amp:bool=False                               # mixed precision, the attack included: float16 on CUDA, bfloat16 on the CPU
-    record_dynamics:Literal[RECORD]='adversarial'  # training dynamics to record: adversarial (free), clean (one extra forward a batch) or both
+    schedule:Literal[SCHEDULES]='triangular' # learning-rate schedule: triangular (Wong et al.) or one-cycle (fastai)
+    pct_up:float|None=None # share of training before the learning rate peaks (default: the preset's)
+    augment:Literal[AUGMENTS]|None=None # training augmentation (default: crop-flip for CIFAR-10, none otherwise)
+    amp:bool=False # mixed precision, the attack included: float16 on CUDA, bfloat16 on the CPU
+    record_dynamics:Literal[RECORD]='adversarial' # record adversarial (free), clean (one extra forward a batch) or both
     dynamics_dtype:Literal['float32', 'float16']='float32'  # storage of the recorded dynamics
-    selection:str|None=None                      # a selection file (robust-prune select): train only on its kept samples, from the first epoch
+    selection:str|None=None # selection file (robust-prune select): train only on its kept samples, from the first epoch
     prune:Literal[REMOVE]|None=None              # prune at an epoch (Kaufmann et al.), removing these samples
     keep:float|None=None                         # fraction of the training samples that pruning keeps, in (0, 1]
     prune_epoch:int=3                            # full-data epochs before pruning
-    prune_score:Literal[score_methods('dynamics')]='loss'  # what pruning ranks by (loss: of the epoch before, as Kaufmann et al.)
+    prune_score:Literal[score_methods('dynamics')]='loss' # what pruning ranks by (loss: the prior epoch's, as Kaufmann)
     prune_dynamics:Literal[SOURCES]='adversarial'  # the dynamics pruning ranks by
     window:int|None=None                         # Dynamic Uncertainty's window, for prune_score du
     class_balanced:bool=False                    # remove the same fraction of every class
-    probe:int=0                                  # validation samples attacked with PGD after each epoch, to catch catastrophic overfitting (0: none)
+    probe:int=0 # validation samples attacked with PGD after each epoch, to catch catastrophic overfitting (0: none)
     n_classes:int|None=None                      # number of classes (default: from the labels)
     download:bool=False                          # let torchvision download MNIST / CIFAR-10
 
@@ -94,7 +98,7 @@ def _setting_help(name:str):
     return f"{doc} (for {', '.join(t.name for t in takers)}; default: {defaults})"
 
 def config_fields(cls=RunConfig):
-    "The `Option`s of the dataclass `cls`, a field that stands for a trainer's or score's setting with that setting's help"
+    "The `Option`s of the dataclass `cls`, a field standing for a trainer's or score's setting with that setting's help"
     return [o if o.help else replace(o, help=_setting_help(o.name)) for o in declared(cls)]
 
 def _trainer_fields(): return [o.name for o in declared(RunConfig) if o.name in TRAINERS.params()]
@@ -108,11 +112,14 @@ def trainer_settings(cfg:RunConfig):
     if clash: raise InputError(f"`trainer_args` {clash} are fields of the config: set them there")
     return {**given, **extra}
 
+# %% ../nbs/14_runs.ipynb #9ac390cb
 def prune_callback(cfg:RunConfig):
     "The `PruneAtEpoch` of `cfg` (checking its pruning settings)"
     params = dict(window=cfg.window) if cfg.prune_score == 'du' and cfg.window is not None else {}
-    return PruneAtEpoch(cfg.prune_epoch, cfg.keep, cfg.prune, cfg.prune_score, cfg.prune_dynamics, cfg.class_balanced, cfg.seed, **params)
+    return PruneAtEpoch(cfg.prune_epoch, cfg.keep, cfg.prune, cfg.prune_score, cfg.prune_dynamics, cfg.class_balanced,
+                        cfg.seed, **params)
 
+# %% ../nbs/14_runs.ipynb #0a7aa977
 def check(cfg:RunConfig):
     "Raise an `InputError` naming the field if `cfg` (resolved) cannot run"
     for f in config_fields():
@@ -128,29 +135,35 @@ def check(cfg:RunConfig):
     trains = recipe(cfg.trainer, cfg.norm, **trainer_settings(cfg))   # the trainer checks its own settings
     if cfg.eps_from is not None and trains.attack is None:
         raise InputError(f"`eps_from` sets attack budgets: it needs a `trainer` that attacks, not {cfg.trainer!r}")
-    if cfg.window is not None and cfg.prune_score != 'du': raise InputError("`window` is DU's: it needs `prune_score` du")
+    if cfg.window is not None and cfg.prune_score != 'du':
+        raise InputError("`window` is DU's: it needs `prune_score` du")
     if cfg.prune is None:
         if cfg.keep is not None: raise InputError(f"`keep`={cfg.keep} needs a pruning strategy `prune`")
         return cfg
-    if cfg.selection is not None: raise InputError("`selection` and `prune` both choose the training data: use one of them")
+    if cfg.selection is not None:
+        raise InputError("`selection` and `prune` both choose the training data: use one of them")
     prune_callback(cfg)
     if cfg.prune_epoch >= cfg.epochs:
-        raise InputError(f"`prune_epoch`={cfg.prune_epoch} must be a whole epoch before the last one (0..{cfg.epochs - 1})")
+        raise InputError(f"`prune_epoch`={cfg.prune_epoch} must be a whole epoch before the last one "
+                         f"(0..{cfg.epochs - 1})")
     if cfg.prune != 'random' and cfg.prune_dynamics not in dynamics_sources(cfg.record_dynamics):
-        raise InputError(f"pruning by the {cfg.prune_dynamics} dynamics needs them recorded: `record_dynamics` {cfg.prune_dynamics} or both")
+        raise InputError(f"pruning by the {cfg.prune_dynamics} dynamics needs them recorded: "
+                         f"`record_dynamics` {cfg.prune_dynamics} or both")
     return cfg
 
 # %% ../nbs/14_runs.ipynb #cbc860f2
 def resolve(cfg:RunConfig, shape:tuple, n_classes:int):
     "`cfg` with its `None` fields set from the preset for images of `shape` and from the trainer's defaults, checked"
     p = PRESETS[preset_name(shape)]
-    filled = {k: p[k] for k in ('arch', 'epochs', 'bs', 'lr_max', 'opt', 'pct_up', 'augment') if getattr(cfg, k) is None}
+    filled = {k: p[k] for k in ('arch', 'epochs', 'bs', 'lr_max', 'opt', 'pct_up', 'augment')
+              if getattr(cfg, k) is None}
     if cfg.eps is None: filled['eps'] = p['eps'].get(cfg.norm, p['eps']['linf'])
     cfg = check(replace(cfg, **filled, n_classes=n_classes))
     settings, own = TRAINERS[cfg.trainer].defaults(trainer_settings(cfg)), _trainer_fields()
     extra = {k: v for k, v in settings.items() if k not in own}
     return replace(cfg, **{k: v for k, v in settings.items() if k in own}, trainer_args=extra or None)
 
+# %% ../nbs/14_runs.ipynb #d22a161f
 def from_record(config:dict):
     "The `RunConfig` of a run's recorded `config`, as any release of the package wrote it"
     config, own = dict(config), {o.name for o in declared(RunConfig)}
@@ -167,24 +180,29 @@ def run_data(cfg:RunConfig):
     "The (train, valid) datasets of `cfg`"
     train, valid = load_splits(cfg.data, cfg.valid, cfg.split_seed, cfg.download)
     if cfg.n_classes is not None:
-        for ds, part in [(train, 'training'), (valid, 'validation')]: check_labels(ds.labels, len(ds), cfg.n_classes, f'{part} labels of {cfg.data}')
+        for ds, part in [(train, 'training'), (valid, 'validation')]:
+            check_labels(ds.labels, len(ds), cfg.n_classes, f'{part} labels of {cfg.data}')
     return train, valid
 
+# %% ../nbs/14_runs.ipynb #1590b5a5
 def data_record(cfg:RunConfig, train):
     "What scores, selections and configs record of a run's training data: its fingerprint and how it was split off"
     return dict(fingerprint(train), valid=cfg.valid, split_seed=cfg.split_seed)
 
+# %% ../nbs/14_runs.ipynb #1267dff6
 def run_learner(cfg:RunConfig, train, valid, checkpoint=None, dynamics_folder=None, eps=None):
-    "The learner of the resolved `cfg`, seeded, with pruning, checkpoints and a dynamics folder when asked for; `eps`: one budget per id instead of `cfg.eps`"
+    "The learner of resolved `cfg`, seeded, with pruning, checkpoints, dynamics folder if asked; `eps`: a budget per id"
     torch.manual_seed(cfg.seed)
     dls = dataloaders(train, valid, bs=cfg.bs, seed=cfg.seed)
     model = create_model(cfg.arch, cfg.n_classes, train.shape)
     cbs = [prune_callback(cfg)] if cfg.prune else []
     if checkpoint is not None: cbs.append(Checkpoint(checkpoint))
-    return robust_learner(dls, model, cfg.trainer, eps=ifnone(eps, cfg.eps), norm=cfg.norm, opt=cfg.opt, augment=cfg.augment,
-                          amp=cfg.amp, record=cfg.record_dynamics, dynamics_folder=dynamics_folder, dynamics_dtype=cfg.dynamics_dtype,
-                          probe=cfg.probe, probe_eps=cfg.eps, cbs=cbs, **trainer_settings(cfg))
+    return robust_learner(dls, model, cfg.trainer, eps=ifnone(eps, cfg.eps), norm=cfg.norm, opt=cfg.opt,
+                          augment=cfg.augment, amp=cfg.amp, record=cfg.record_dynamics, dynamics_folder=dynamics_folder,
+                          dynamics_dtype=cfg.dynamics_dtype, probe=cfg.probe, probe_eps=cfg.eps, cbs=cbs,
+                          **trainer_settings(cfg))
 
+# %% ../nbs/14_runs.ipynb #6b28f4a7
 def fit_run(learn, cfg:RunConfig):
     "Fit `learn` with the schedule of `cfg`"
     if cfg.schedule == 'triangular': learn.fit_triangular(cfg.epochs, cfg.lr_max, cfg.pct_up)
@@ -192,25 +210,29 @@ def fit_run(learn, cfg:RunConfig):
 
 # %% ../nbs/14_runs.ipynb #9129df55
 def _save_artifacts(learn, cfg, out:Path, data:dict, labels):
-    "Write what a finished fit leaves besides its dynamics: weights, epochs, and a prune-at-epoch's selection and scores"
+    "Write what a finished fit leaves besides its dynamics: weights, epochs, a prune-at-epoch's selection and scores"
     with atomic_path(out/'model.pth') as tmp: torch.save(learn.model.state_dict(), tmp)
     epochs = learn.epoch_log.frame
     with atomic_path(out/'epochs.csv') as tmp: epochs.to_csv(tmp, index=False)
     if cfg.prune:
         pr = learn.prune_at_epoch
-        Selection(pr.mask, dict(method='prune-at-epoch', remove=cfg.prune, keep=cfg.keep, epoch=cfg.prune_epoch, score=cfg.prune_score,
-                                dynamics=cfg.prune_dynamics, params=pr.params, class_balanced=cfg.class_balanced, seed=cfg.seed,
-                                n_kept=int(pr.mask.sum()), data=data, version=robust_prune.__version__)).save(out/'selection.npz')
+        Selection(pr.mask, dict(method='prune-at-epoch', remove=cfg.prune, keep=cfg.keep, epoch=cfg.prune_epoch,
+                                score=cfg.prune_score, dynamics=cfg.prune_dynamics, params=pr.params,
+                                class_balanced=cfg.class_balanced, seed=cfg.seed, n_kept=int(pr.mask.sum()), data=data,
+                                version=robust_prune.__version__)).save(out/'selection.npz')
         if pr.scores is not None:
-            Scores(pr.scores, np.arange(len(pr.scores)), scores_meta(cfg.prune_score, data, pr.params, run=out, dynamics=cfg.prune_dynamics,
-                   seed=cfg.seed, epochs=cfg.prune_epoch), label=labels).save(out/'scores'/f'{cfg.prune_score}.npz')
+            Scores(pr.scores, np.arange(len(pr.scores)),
+                   scores_meta(cfg.prune_score, data, pr.params, run=out, dynamics=cfg.prune_dynamics, seed=cfg.seed,
+                               epochs=cfg.prune_epoch),
+                   label=labels).save(out/'scores'/f'{cfg.prune_score}.npz')
     return epochs
 
 def _summary(epochs:pd.DataFrame):
     "The training summary that goes into metrics.json"
     last = epochs.iloc[-1]
     value = lambda v: None if v is None or pd.isna(v) else float(v)
-    return dict(epochs=len(epochs), steps=int(epochs.steps.sum()), train_seconds=round(float(epochs.train_seconds.sum()), 2),
+    return dict(epochs=len(epochs), steps=int(epochs.steps.sum()),
+                train_seconds=round(float(epochs.train_seconds.sum()), 2),
                 epoch_seconds=round(float(epochs.epoch_seconds.sum()), 2), n_train_last=int(last.n_train),
                 valid_loss=value(last.valid_loss), valid_accuracy=value(last.accuracy),
                 catastrophic_overfitting_epoch=catastrophic_overfitting(epochs))
@@ -224,16 +246,20 @@ def _selection_for(cfg:RunConfig, train):
     return sel
 
 def _eps_for(cfg:RunConfig, train):
-    "One budget per sample id by PUMA's rule from the margins file `cfg.eps_from`, checked against the training data; or None"
+    "One budget per id by PUMA's rule from the margins file `cfg.eps_from`, checked against the training data; or None"
     if cfg.eps_from is None: return None
     m = Scores.load(cfg.eps_from)
     what = f"margins file {cfg.eps_from}"
-    if m.meta['method'] != 'margin': raise InputError(f"{what} holds {m.meta['method']} scores, not margins (robust-prune score --method margin)")
+    if m.meta['method'] != 'margin':
+        raise InputError(f"{what} holds {m.meta['method']} scores, not margins (robust-prune score --method margin)")
     check_fingerprint(m.meta['data'], train, what)
-    if len(m) != m.n_ids: raise InputError(f"{what} has margins for {len(m)} of the {m.n_ids} samples; every sample needs one")
+    if len(m) != m.n_ids:
+        raise InputError(f"{what} has margins for {len(m)} of the {m.n_ids} samples; every sample needs one")
     if m.meta['params'].get('norm') != cfg.norm:
-        raise InputError(f"{what} holds {m.meta['params'].get('norm')} margins; training attacks in {cfg.norm}: score with --norm {cfg.norm}")
-    return puma_eps(m.by_id(), cfg.eps, None if m.lower_bound is None else m.by_id(m.lower_bound, fill=False)).astype(np.float32)
+        raise InputError(f"{what} holds {m.meta['params'].get('norm')} margins; training attacks in {cfg.norm}: "
+                         f"score with --norm {cfg.norm}")
+    return puma_eps(m.by_id(), cfg.eps,
+                    None if m.lower_bound is None else m.by_id(m.lower_bound, fill=False)).astype(np.float32)
 
 def train_run(cfg:RunConfig, out, quiet:bool=False, cbs=None):
     "Train the run `cfg` into the directory `out` (resuming it if stopped); returns its training summary"
@@ -250,9 +276,11 @@ def train_run(cfg:RunConfig, out, quiet:bool=False, cbs=None):
         if diff:
             raise InputError(f"{out} holds another run (differs in {diff}); choose another output directory")
         if sel is not None and not np.array_equal(Selection.load(out/'selection.npz').mask, sel.mask):
-            raise InputError(f"{cfg.selection} has changed since the run in {out} started with it; choose another output directory")
+            raise InputError(f"{cfg.selection} has changed since the run in {out} started with it; "
+                             "choose another output directory")
         if eps is not None and not np.array_equal(np.load(out/'eps.npy'), eps):
-            raise InputError(f"{cfg.eps_from} has changed since the run in {out} started with it; choose another output directory")
+            raise InputError(f"{cfg.eps_from} has changed since the run in {out} started with it; "
+                             "choose another output directory")
         done = read_json(out/'metrics.json', 'run metrics').get('train') if (out/'metrics.json').exists() else None
         if done: return done
     else:
@@ -276,7 +304,9 @@ def run_config(run_dir):
     run_dir = Path(run_dir)
     if not (run_dir/'config.json').exists(): raise MissingInput(f"{run_dir} is not a run directory: no config.json")
     meta = read_json(run_dir/'config.json', 'run config')
-    if not {'config', 'data'} <= set(meta): raise InputError(f"{run_dir/'config.json'} (run config) is damaged or incomplete: rerun the stage that wrote it")
+    if not {'config', 'data'} <= set(meta):
+        raise InputError(f"{run_dir/'config.json'} (run config) is damaged or incomplete: "
+                         "rerun the stage that wrote it")
     return from_record(meta['config']), meta
 
 # %% ../nbs/14_runs.ipynb #71ec1f12

@@ -38,7 +38,7 @@ def dynamics_fields(logits:torch.Tensor, y:torch.Tensor):
 
 # %% ../nbs/04_scores.ipynb #3c0a000c
 class Dynamics:
-    "Per-sample, per-epoch records of one source: `(epochs, samples)` arrays of `DYNAMICS_FIELDS`, in memory or memory-mapped"
+    "Per-sample, per-epoch records of one source: `(epochs, samples)` arrays of `DYNAMICS_FIELDS`, in memory or mmapped"
     def __init__(self, arrays:dict, source:str='adversarial'):
         if source not in SOURCES: raise InputError(f"`source` must be one of {SOURCES}, got {source!r}")
         missing = [f for f in DYNAMICS_FIELDS if f not in arrays]
@@ -56,7 +56,8 @@ class Dynamics:
     def field(self, name:str, cols=slice(None)):
         "Field `name` (`prob` or one of `DYNAMICS_FIELDS`) of the samples `cols`, as float64"
         if name == 'prob': return np.exp(-self.field('loss', cols))
-        if name not in DYNAMICS_FIELDS: raise InputError(f"`name` must be 'prob' or one of {DYNAMICS_FIELDS}, got {name!r}")
+        if name not in DYNAMICS_FIELDS:
+            raise InputError(f"`name` must be 'prob' or one of {DYNAMICS_FIELDS}, got {name!r}")
         return np.asarray(self.arrays[name][:, cols], dtype=np.float64)
 
     def __getitem__(self, name): return self.field(name)
@@ -68,46 +69,54 @@ class Dynamics:
 # %% ../nbs/04_scores.ipynb #3c0a000d
 def dynamics_file(folder, source:str, name:str): return Path(folder)/f'{source}_{name}.npy'
 
+# %% ../nbs/04_scores.ipynb #7c3c7537
 def dynamics_arrays(folder, sources, n_epochs:int, n:int, dtype='float32'):
-    "Writable `(n_epochs, n)` arrays per (source, field) in `folder`: the existing files when their shape and dtype fit, else new ones"
+    "Writable `(n_epochs, n)` arrays per (source, field) in `folder`: existing files if shape and dtype fit, else new"
     arrays = {}
     for source in sources:
         for name in DYNAMICS_FIELDS:
             path = dynamics_file(folder, source, name)
             old = np.load(path, mmap_mode='r+') if path.exists() else None
-            if old is not None and old.shape == (n_epochs, n) and old.dtype == np.dtype(dtype): arrays[source, name] = old
+            if old is not None and old.shape == (n_epochs, n) and old.dtype == np.dtype(dtype):
+                arrays[source, name] = old
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 arrays[source, name] = np.lib.format.open_memmap(path, mode='w+', dtype=dtype, shape=(n_epochs, n))
     return arrays
 
+# %% ../nbs/04_scores.ipynb #409f08c2
 def write_dynamics_meta(folder, sources, n_epochs:int, n:int, dtype, epochs:int):
     "Record in `folder/dynamics.json` which sources are there and that `epochs` epochs are written"
-    meta = dict(sources=list(sources), fields=list(DYNAMICS_FIELDS), n_epochs=n_epochs, n=n, dtype=str(np.dtype(dtype)), epochs=epochs)
+    meta = dict(sources=list(sources), fields=list(DYNAMICS_FIELDS), n_epochs=n_epochs, n=n, dtype=str(np.dtype(dtype)),
+                epochs=epochs)
     write_json(Path(folder)/'dynamics.json', meta)
 
+# %% ../nbs/04_scores.ipynb #447d22ed
 def open_dynamics(folder, source:str='adversarial'):
     "The `source` dynamics written in `folder`, memory-mapped read-only, epochs written so far"
     folder = Path(folder)
     if not (folder/'dynamics.json').exists(): raise MissingInput(f"no recorded dynamics in {folder} (no dynamics.json)")
     meta = read_json(folder/'dynamics.json', 'record of the dynamics')
     if source not in meta['sources']:
-        raise InputError(f"{source} dynamics were not recorded in {folder.parent} (it has {', '.join(meta['sources'])}): "
-                         f"train with --record-dynamics {source} or both")
-    return Dynamics({f: np.load(dynamics_file(folder, source, f), mmap_mode='r')[:meta['epochs']] for f in DYNAMICS_FIELDS}, source)
+        raise InputError(f"{source} dynamics were not recorded in {folder.parent} "
+                         f"(it has {', '.join(meta['sources'])}): train with --record-dynamics {source} or both")
+    return Dynamics({f: np.load(dynamics_file(folder, source, f), mmap_mode='r')[:meta['epochs']]
+                     for f in DYNAMICS_FIELDS}, source)
 
 # %% ../nbs/04_scores.ipynb #c3dc135d
 SCORES = Registry('method', skip=1)
 
-def register_score(field:str|None=None, # a dynamics score: the field it reads, 'prob' or one of `DYNAMICS_FIELDS`
-                   model:bool=False, # a model score: `fn(model, x, y, **params)` on a batch, giving scores or (scores, lower_bound)
-                   name:str|None=None): # default: the function's name, `-` for `_`
-    "A decorator that registers a score in `SCORES`: of the dynamics `field`, of a `model`, or (neither) `fn(n, **params)`"
+def register_score(
+    field:str|None=None, # a dynamics score: the field it reads, 'prob' or one of `DYNAMICS_FIELDS`
+    model:bool=False, # a model score: `fn(model, x, y, **params)` on a batch, giving scores or (scores, lower_bound)
+    name:str|None=None): # default: the function's name, `-` for `_`
+    "A decorator registering a score in `SCORES`: of the dynamics `field`, of a `model`, or (neither) `fn(n, **params)`"
     if field is not None and field != 'prob' and field not in DYNAMICS_FIELDS:
         raise InputError(f"`field` must be 'prob' or one of {DYNAMICS_FIELDS}, got {field!r}")
     kind = 'dynamics' if field is not None else 'model' if model else 'plain'
     return SCORES.register(name=name, kind=kind, field=field, skip=3 if model else 1)
 
+# %% ../nbs/04_scores.ipynb #3602a02b
 def score_methods(kind:str|None=None):
     "The names of the registered scores, or of those of one `kind`: 'dynamics', 'model' or 'plain'"
     return tuple(m for m in SCORES if kind is None or SCORES[m].info['kind'] == kind)
@@ -115,11 +124,13 @@ def score_methods(kind:str|None=None):
 # %% ../nbs/04_scores.ipynb #3c0a0015
 @register_score('prob', name='du')
 def dynamic_uncertainty(prob:np.ndarray, window:int=10):
-    "DU: the mean over the E−J windows of `window` epochs (the last epoch left out) of the std of `prob` (epochs, samples)"
+    "DU: mean over the E−J windows of `window` epochs (last epoch left out) of the std of `prob` (epochs, samples)"
     prob = np.asarray(prob, dtype=np.float64)
-    if int(window) != window or window < 2: raise InputError(f"`window` must be a whole number of epochs >= 2, got {window}")
+    if int(window) != window or window < 2:
+        raise InputError(f"`window` must be a whole number of epochs >= 2, got {window}")
     if len(prob) <= window:
-        raise InputError(f"DU with a window of {window} epochs needs more than {window} recorded epochs; the dynamics have {len(prob)}")
+        raise InputError(f"DU with a window of {window} epochs needs more than {window} recorded epochs; "
+                         f"the dynamics have {len(prob)}")
     w = np.lib.stride_tricks.sliding_window_view(prob, int(window), axis=0)[:len(prob) - window]   # (E−J, samples, J)
     n = np.isfinite(w).sum(-1)
     with np.errstate(invalid='ignore', divide='ignore'), warnings.catch_warnings():
@@ -131,14 +142,15 @@ def dynamic_uncertainty(prob:np.ndarray, window:int=10):
 # %% ../nbs/04_scores.ipynb #3c0a0019
 @register_score('prob', name='fp')
 def frequency_score(prob:np.ndarray):
-    "FP: the sum of |X_k| over the non-constant DFT bins k = 1..E−1 of each sample's recorded `prob` (epochs, samples)"
+    "FP: sum of |X_k| over the non-constant DFT bins k = 1..E−1 of each sample's recorded `prob` (epochs, samples)"
     prob = np.asarray(prob, dtype=np.float64)
     recorded = np.isfinite(prob)
     counts, out = recorded.sum(0), np.full(prob.shape[1], np.nan)
     for n in np.unique(counts[counts >= 2]):
         cols = np.flatnonzero(counts == n)
         series = prob[:, cols]
-        if n < len(prob): series = np.take_along_axis(series, np.argsort(~recorded[:, cols], axis=0, kind='stable')[:n], axis=0)
+        if n < len(prob):
+            series = np.take_along_axis(series, np.argsort(~recorded[:, cols], axis=0, kind='stable')[:n], axis=0)
         out[cols] = np.abs(np.fft.fft(series, axis=0)[1:]).sum(0)
     return out
 
@@ -157,10 +169,11 @@ def el2n_score(el2n:np.ndarray, first:int|None=None):
 # %% ../nbs/04_scores.ipynb #3c0a0020
 @register_score('correct', name='forgetting')
 def forgetting_events(correct:np.ndarray):
-    "How often each sample went from correct to incorrect between recorded epochs of `correct` (epochs, samples); never learnt: E"
+    "Each sample's correct-to-wrong transitions between recorded epochs of `correct` (epochs, samples); never learnt: E"
     correct = np.asarray(correct, dtype=np.float64)
     recorded = np.isfinite(correct)
-    last = np.maximum.accumulate(np.where(recorded, np.arange(len(correct))[:, None], 0), axis=0)  # last recorded epoch so far
+    # last recorded epoch so far
+    last = np.maximum.accumulate(np.where(recorded, np.arange(len(correct))[:, None], 0), axis=0)
     before = np.take_along_axis(correct, last, axis=0)[:-1]
     events = ((before == 1) & (correct[1:] == 0)).sum(0).astype(np.float64)
     events[~(correct == 1).any(0)] = len(correct)
@@ -175,11 +188,13 @@ def area_under_margin(margin:np.ndarray):
         warnings.simplefilter('ignore', RuntimeWarning)
         return np.nanmean(np.asarray(margin, dtype=np.float64), axis=0)
 
+# %% ../nbs/04_scores.ipynb #d2f350d1
 @register_score('loss', name='loss')
 def loss_at(loss:np.ndarray, epoch:int=-1):
     "The loss of each sample at `epoch` of `loss` (epochs, samples)"
     if int(epoch) != epoch or not -len(loss) <= epoch < len(loss):
-        raise InputError(f"`epoch`={epoch} is not one of the {len(loss)} recorded epochs (0..{len(loss) - 1}, or negative from the end)")
+        raise InputError(f"`epoch`={epoch} is not one of the {len(loss)} recorded epochs "
+                         f"(0..{len(loss) - 1}, or negative from the end)")
     return np.asarray(loss[int(epoch)], dtype=np.float64)
 
 # %% ../nbs/04_scores.ipynb #3c0a0026
@@ -200,11 +215,13 @@ def score_dynamics(dyn:Dynamics, method:str='du', block:int=2**15, **params):
     return np.concatenate(blocks or [np.zeros(0)])
 
 # %% ../nbs/04_scores.ipynb #3c0a002a
-def scores_meta(method:str, data:dict, params:dict|None=None, run=None, dynamics:str|None=None, seed:int|None=None, **extra):
+def scores_meta(method:str, data:dict, params:dict|None=None, run=None, dynamics:str|None=None, seed:int|None=None,
+                **extra):
     "The `meta` of a scores file: how its scores were made, and the samples (`data`, a `fingerprint`) they are about"
     return dict(method=method, params=params or {}, data=data, run=None if run is None else str(run), dynamics=dynamics,
                 seed=seed, version=robust_prune.__version__, **extra)
 
+# %% ../nbs/04_scores.ipynb #7331a5e2
 @dataclass
 class Scores(RecordFile):
     "One score per sample id (`index`), the samples' labels when known, and the record (`meta`) of how they were made"
@@ -217,9 +234,11 @@ class Scores(RecordFile):
 
     def __post_init__(self):
         self.score, self.index = np.asarray(self.score, dtype=np.float64), np.asarray(self.index)
-        if self.score.ndim != 1: raise InputError(f"`score` must be one number per sample (1-D), got shape {self.score.shape}")
+        if self.score.ndim != 1:
+            raise InputError(f"`score` must be one number per sample (1-D), got shape {self.score.shape}")
         if self.index.shape != self.score.shape or not np.issubdtype(self.index.dtype, np.integer):
-            raise InputError(f"`index` must hold one integer sample id per score ({len(self.score)}), got {self.index.dtype} {self.index.shape}")
+            raise InputError(f"`index` must hold one integer sample id per score ({len(self.score)}), "
+                             f"got {self.index.dtype} {self.index.shape}")
         missing = [k for k in ('method', 'data') if k not in self.meta]
         if missing: raise InputError(f"`meta` must say {missing}")
         if not isinstance(self.meta['data'], dict) or not {'name', 'n'} <= set(self.meta['data']):
@@ -231,22 +250,25 @@ class Scores(RecordFile):
         self.index = self.index.astype(np.int64)
         if self.label is not None:
             self.label = np.asarray(self.label, dtype=np.int64)
-            if self.label.shape != self.score.shape: raise InputError(f"`label` must have one class per score ({len(self.score)}), got {self.label.shape}")
+            if self.label.shape != self.score.shape:
+                raise InputError(f"`label` must have one class per score ({len(self.score)}), got {self.label.shape}")
         if self.lower_bound is not None:
             self.lower_bound = np.asarray(self.lower_bound)
             if self.lower_bound.dtype != bool or self.lower_bound.shape != self.score.shape:
-                raise InputError(f"`lower_bound` must be one boolean per score ({len(self.score)}), got {self.lower_bound.dtype} {self.lower_bound.shape}")
+                raise InputError(f"`lower_bound` must be one boolean per score ({len(self.score)}), "
+                                 f"got {self.lower_bound.dtype} {self.lower_bound.shape}")
 
     @property
     def n_ids(self): return self.meta['data']['n']
     def __len__(self): return len(self.score)
     def __repr__(self):
         m = self.meta
-        return (f"Scores({m['method']}{' ' + str(m['params']) if m['params'] else ''}, {len(self)} of {self.n_ids} ids of "
-                f"{m['data']['name']}{', ' + m['dynamics'] + ' dynamics' if m.get('dynamics') else ''})")
+        return (f"Scores({m['method']}{' ' + str(m['params']) if m['params'] else ''}, "
+                f"{len(self)} of {self.n_ids} ids of {m['data']['name']}"
+                f"{', ' + m['dynamics'] + ' dynamics' if m.get('dynamics') else ''})")
 
     def by_id(self, values=None, fill=np.nan):
-        "`values` (default the scores) laid out by sample id: an array of length `n_ids`, `fill` where the file has none"
+        "`values` (default the scores) laid out by id: an array of length `n_ids`, `fill` where the file has none"
         values = self.score if values is None else np.asarray(values)
         out = np.full(self.n_ids, fill, dtype=np.result_type(values, np.asarray(fill)))
         out[self.index] = values
@@ -256,7 +278,7 @@ class Scores(RecordFile):
 @register_score(model=True)
 @delegates(deepfool, but=['model', 'x', 'y'])
 def margin(model, x, y, **kwargs):
-    "PUMA's margin: the DeepFool distance to the nearest decision boundary, negative if misclassified, a lower bound if not flipped"
+    "PUMA's margin: DeepFool distance to the nearest boundary, negative if misclassified, a lower bound if not flipped"
     r = deepfool(model, x, y, **kwargs)
     return r.margin, ~r.flipped
 
@@ -267,7 +289,8 @@ def model_scores(model, ds, method:str='margin', bs:int=256, progress:bool=True,
                  **params): # the method's settings
     "The model score `method` of every sample of `ds` under `model`, as `Scores`"
     ext = SCORES[method]
-    if ext.info['kind'] != 'model': raise InputError(f"`method` must be one of {score_methods('model')} for a model, got {method!r}")
+    if ext.info['kind'] != 'model':
+        raise InputError(f"`method` must be one of {score_methods('model')} for a model, got {method!r}")
     ext.check(params)
     device = next(model.parameters()).device
     chunks = np.array_split(np.arange(len(ds)), max(1, -(-len(ds) // bs)))
@@ -276,7 +299,9 @@ def model_scores(model, ds, method:str='margin', bs:int=256, progress:bool=True,
         x, y, i = ds.raw_batch(pos)
         out = ext.fn(model, to_float(x.to(device)), y.to(device), **params)
         s, b = out if isinstance(out, tuple) else (out, torch.zeros(len(out), dtype=torch.bool))
-        score.append(s.detach().cpu().double().numpy()); bound.append(b.cpu().numpy()); ids.append(i.numpy()); labels.append(y.numpy())
+        score.append(s.detach().cpu().double().numpy()); bound.append(b.cpu().numpy())
+        ids.append(i.numpy()); labels.append(y.numpy())
     bound = np.concatenate(bound)
-    meta = scores_meta(method, data or fingerprint(ds), ext.defaults(params), lower_bounds=int(bound.sum()), **(meta or {}))
+    meta = scores_meta(method, data or fingerprint(ds), ext.defaults(params), lower_bounds=int(bound.sum()),
+                       **(meta or {}))
     return Scores(np.concatenate(score), np.concatenate(ids), meta, label=np.concatenate(labels), lower_bound=bound)

@@ -51,8 +51,9 @@ def keep_mask(scores, keep:float, remove:str='random', labels=None, class_balanc
     if scores.ndim != 1: raise InputError(f"`scores` must be one score per sample (1-D), got shape {scores.shape}")
     if remove != 'random' and not np.isfinite(scores).all():
         bad = ~np.isfinite(scores)
-        raise InputError(f"{bad.sum()} of {len(scores)} samples have no finite score (e.g. id {np.flatnonzero(bad)[0]}); "
-                         "every sample needs one to be ranked (NaN: not recorded, e.g. never trained)")
+        raise InputError(f"{bad.sum()} of {len(scores)} samples have no finite score "
+                         f"(e.g. id {np.flatnonzero(bad)[0]}); every sample needs one to be ranked "
+                         "(NaN: not recorded, e.g. never trained)")
     if class_balanced:
         if labels is None: raise InputError("`class_balanced=True` needs the samples' `labels`")
         labels = check_labels(labels, len(scores))
@@ -73,26 +74,33 @@ class Selection(RecordFile):
 
     def __post_init__(self):
         self.mask = np.asarray(self.mask)
-        if self.mask.dtype != bool or self.mask.ndim != 1: raise InputError(f"`mask` must be a 1-D boolean array, got {self.mask.dtype} {self.mask.shape}")
-        if 'data' not in self.rule: raise InputError("`rule` must say which samples the mask is about (`data`, a fingerprint)")
+        if self.mask.dtype != bool or self.mask.ndim != 1:
+            raise InputError(f"`mask` must be a 1-D boolean array, got {self.mask.dtype} {self.mask.shape}")
+        if 'data' not in self.rule:
+            raise InputError("`rule` must say which samples the mask is about (`data`, a fingerprint)")
         if self.rule['data']['n'] != len(self.mask):
-            raise InputError(f"the mask has {len(self.mask)} entries, but {self.rule['data']['name']} has {self.rule['data']['n']} ids")
+            raise InputError(f"the mask has {len(self.mask)} entries, "
+                             f"but {self.rule['data']['name']} has {self.rule['data']['n']} ids")
 
     @property
     def keep(self): return self.mask.mean()
     def __repr__(self):
         r = self.rule
         how = f"{r['remove']} {r.get('scores', {}).get('method', '')}".strip() if 'remove' in r else r.get('method', '')
-        return f"Selection({self.mask.sum()} of {len(self.mask)} kept, {how}{', class-balanced' if r.get('class_balanced') else ''})"
+        return (f"Selection({self.mask.sum()} of {len(self.mask)} kept, "
+                f"{how}{', class-balanced' if r.get('class_balanced') else ''})")
 
+# %% ../nbs/05_select.ipynb #806ea85e
 def select(scores:Scores, keep:float, remove:str, class_balanced:bool=False, seed:int=0):
     "The `Selection` that keeps a fraction `keep` of the ids of `scores`, `remove` naming what goes"
     labels = None
     if class_balanced:
-        if scores.label is None: raise InputError("class-balanced selection needs the samples' labels, and this scores file has none")
+        if scores.label is None:
+            raise InputError("class-balanced selection needs the samples' labels, and this scores file has none")
         labels = scores.label
     if len(scores) != scores.n_ids:
-        raise InputError(f"the scores cover {len(scores)} of the {scores.n_ids} ids of {scores.meta['data']['name']}; a selection needs all of them")
+        raise InputError(f"the scores cover {len(scores)} of the {scores.n_ids} ids of {scores.meta['data']['name']}; "
+                         "a selection needs all of them")
     order = np.argsort(scores.index)
     kept = keep_mask(scores.score[order], keep, remove, labels=None if labels is None else labels[order],
                      class_balanced=class_balanced, seed=seed)
@@ -104,7 +112,7 @@ def select(scores:Scores, keep:float, remove:str, class_balanced:bool=False, see
 def puma_eps(margin, eps:float,
              unflipped=None, # booleans: the margins that DeepFool did not reach (lower bounds), which get `eps`
              misclassified:float=0.): # the budget of samples with margin <= 0
-    "PUMA's budget per sample: the margin where 0 < margin < `eps`, `eps` for larger or unreached margins, `misclassified` for margin <= 0"
+    "PUMA's budget per sample: its margin if in (0, `eps`), `eps` if larger or unreached, `misclassified` if <= 0"
     if isinstance(eps, bool) or not isinstance(eps, (int, float, np.number)) or not eps > 0:
         raise InputError(f"`eps` must be a number > 0 for budgets from margins, got {eps!r}")
     margin = np.asarray(margin, dtype=np.float64)
@@ -113,8 +121,10 @@ def puma_eps(margin, eps:float,
                          + ('' if margin.ndim != 1 else f" with {(~np.isfinite(margin)).sum()} not finite"))
     unflipped = np.zeros(len(margin), bool) if unflipped is None else np.asarray(unflipped)
     if unflipped.dtype != bool or unflipped.shape != margin.shape:
-        raise InputError(f"`unflipped` must be one boolean per margin ({len(margin)}), got {unflipped.dtype} {unflipped.shape}")
-    if not 0 <= misclassified <= eps: raise InputError(f"`misclassified` must lie in [0, eps={eps}], got {misclassified}")
+        raise InputError(f"`unflipped` must be one boolean per margin ({len(margin)}), "
+                         f"got {unflipped.dtype} {unflipped.shape}")
+    if not 0 <= misclassified <= eps:
+        raise InputError(f"`misclassified` must lie in [0, eps={eps}], got {misclassified}")
     out = np.where(unflipped, eps, np.minimum(margin, eps))
     return np.where(margin <= 0, misclassified, out)
 
@@ -128,14 +138,16 @@ def _branch(margins:Scores, eps:float):
     return np.select([m <= 0, unreached, m < eps], [0, 3, 1], default=2)
 
 def rule_counts(margins:Scores, eps:float, selection:Selection|None=None):
-    "Per class, how many samples of `margins` fall in each branch of `puma_eps` at budget `eps` (and how many are kept by `selection`)"
+    "Per class, how many samples of `margins` are in each branch of `puma_eps` at `eps`, and how many `selection` keeps"
     puma_eps(margins.score, eps, margins.lower_bound)          # checks eps and the margins
     if margins.label is None: raise InputError("`margins` must carry the samples' labels to count them per class")
     frame = pd.DataFrame(dict(cls=margins.label, branch=np.array(RULE_BRANCHES)[_branch(margins, eps)]))
     if selection is not None: frame['kept'] = selection.mask[margins.index]
-    counts = frame.groupby(['cls', 'branch']).size().unstack(fill_value=0).reindex(columns=list(RULE_BRANCHES), fill_value=0)
+    counts = (frame.groupby(['cls', 'branch']).size().unstack(fill_value=0)
+              .reindex(columns=list(RULE_BRANCHES), fill_value=0))
     if selection is not None:
-        kept = frame[frame.kept].groupby(['cls', 'branch']).size().unstack(fill_value=0).reindex(index=counts.index, columns=list(RULE_BRANCHES), fill_value=0)
+        kept = (frame[frame.kept].groupby(['cls', 'branch']).size().unstack(fill_value=0)
+                .reindex(index=counts.index, columns=list(RULE_BRANCHES), fill_value=0))
         counts = pd.concat({'all': counts, 'kept': kept}, axis=1)
     counts.loc['total'] = counts.sum()
     return counts

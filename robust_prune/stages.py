@@ -18,7 +18,8 @@ from .scores import SOURCES, SCORES, Scores, scores_meta, open_dynamics, score_d
 from .select import REMOVE, select
 from .train import recipe
 from .attacks import NORMS
-from .embed import Embeddings, EMB_DTYPES, embed, model_embedder, embedder_for, register_embedder, load_torchscript
+from .embed import (Embeddings, EMB_DTYPES, embed, model_embedder, embedder_for, register_embedder,
+                                load_torchscript)
 from .extrapolate import KNN, self_features, extrapolate, estimate, METHODS
 from .evaluate import evaluate
 from .runs import RunConfig, run_config, run_data, load_run, data_record, trainer_settings
@@ -29,11 +30,13 @@ __all__ = ['load_model', 'score_run', 'select_file', 'held_out', 'evaluate_run',
 
 # %% ../nbs/15_stages.ipynb #cb7028b2
 def _model_source(source):
-    "The model of `source` in eval mode and the run's config (None for a file): a run directory, a TorchScript file or robustbench:NAME[:DATASET[:THREAT]]"
+    "The eval-mode model and run config (None: a file) of a run dir, TorchScript or robustbench:NAME[:DATASET[:THREAT]]"
     s = str(source)
     if s.startswith('robustbench:'):
         try: from robustbench.utils import load_model as robustbench_model
-        except ImportError: raise InputError(f"{s} needs the optional package robustbench (pip install git+https://github.com/RobustBench/robustbench)") from None
+        except ImportError:
+            raise InputError(f"{s} needs the optional package robustbench "
+                             "(pip install git+https://github.com/RobustBench/robustbench)") from None
         name, dataset, threat = (s.split(':')[1:] + ['cifar10', 'Linf'])[:3]
         return robustbench_model(name, dataset=dataset, threat_model=threat).eval(), None
     path = Path(source)
@@ -44,38 +47,44 @@ def _model_source(source):
     return load_torchscript(path), None
 
 def load_model(source):
-    "The model of `source` in eval mode and the run's config (None for a file): a run directory, a TorchScript file or robustbench:NAME[:DATASET[:THREAT]]"
+    "The eval-mode model and run config (None: a file) of a run dir, TorchScript or robustbench:NAME[:DATASET[:THREAT]]"
     return _model_source(source)
 
 # %% ../nbs/15_stages.ipynb #7c590a78
 def _scored_data(source, cfg, data, valid, split_seed):
     "The config whose training data a model score scores: the run's own, or `data` split by `valid` and `split_seed`"
     if data is None:
-        if valid is not None or split_seed != 0: raise InputError("`valid` and `split_seed` say how to split `data`: name the data too (--data)")
-        if cfg is None: raise InputError(f"{source} is a model file, not a run: name the data to score (`data`, --data)")
+        if valid is not None or split_seed != 0:
+            raise InputError("`valid` and `split_seed` say how to split `data`: name the data too (--data)")
+        if cfg is None:
+            raise InputError(f"{source} is a model file, not a run: name the data to score (`data`, --data)")
         return cfg
     return RunConfig(data, valid=valid, split_seed=split_seed)
 
-def score_run(source, # a run directory; for a model score also a TorchScript file or robustbench:NAME[:DATASET[:THREAT]]
-              method:Literal[tuple(SCORES)], # the score: from the dynamics, at random, or under the model (see `scores.SCORES`)
-              dynamics:Literal[SOURCES]='adversarial', # which recorded dynamics a dynamics score reads
-              data:str|None=None, # model scores: the data whose training samples are scored (default: the run's own)
-              valid:int|float|str|None=None, # model scores, with `data`: its validation split, as for train --valid
-              split_seed:int=0, # model scores, with `data`: the seed of that split
-              bs:int=256, # model scores: the batch size
-              out:str|None=None, # the scores file to write (.npz)
-              progress:bool=True, # show a progress bar
-              **params): # the method's own settings (see `SCORES[method].params`)
+def score_run(
+    source, # a run directory; for a model score also a TorchScript file or robustbench:NAME[:DATASET[:THREAT]]
+    method:Literal[tuple(SCORES)], # the score: from the dynamics, at random, or under the model (see `scores.SCORES`)
+    dynamics:Literal[SOURCES]='adversarial', # which recorded dynamics a dynamics score reads
+    data:str|None=None, # model scores: the data whose training samples are scored (default: the run's own)
+    valid:int|float|str|None=None, # model scores, with `data`: its validation split, as for train --valid
+    split_seed:int=0, # model scores, with `data`: the seed of that split
+    bs:int=256, # model scores: the batch size
+    out:str|None=None, # the scores file to write (.npz)
+    progress:bool=True, # show a progress bar
+    **params): # the method's own settings (see `SCORES[method].params`)
     "The `method` scores of the training samples of a run: from its dynamics, at random, or under its model"
     ext = SCORES[method]
     if out is not None: npz_path(out, 'scores file')
-    if ext.info['kind'] == 'model': return _model_score_run(source, method, data, valid, split_seed, bs, out, progress, **params)
+    if ext.info['kind'] == 'model':
+        return _model_score_run(source, method, data, valid, split_seed, bs, out, progress, **params)
     if data is not None or valid is not None:
-        raise InputError(f"`data` and `valid` (--data, --valid) choose the data of a model score; {method} scores the run's own training data")
+        raise InputError(f"`data` and `valid` (--data, --valid) choose the data of a model score; "
+                         f"{method} scores the run's own training data")
     ext.check(params)
     run_dir = Path(source)
     cfg, meta = run_config(run_dir)
-    if not (run_dir/'model.pth').exists(): raise InputError(f"{run_dir} is not a finished run: its dynamics are incomplete")
+    if not (run_dir/'model.pth').exists():
+        raise InputError(f"{run_dir} is not a finished run: its dynamics are incomplete")
     train, _ = run_data(cfg)
     record = {k: meta['data'][k] for k in ('name', 'n', 'labels', 'valid', 'split_seed')}
     check_fingerprint(record, train, f"the run in {run_dir}")
@@ -84,8 +93,10 @@ def score_run(source, # a run directory; for a model score also a TorchScript fi
     else:
         dyn = open_dynamics(run_dir/'dynamics', dynamics)
         score, source_, seed, epochs = score_dynamics(dyn, method, **params), dynamics, cfg.seed, dyn.n_epochs
-    scores = Scores(score, np.arange(record['n']), scores_meta(method, record, params, run=run_dir, dynamics=source_, seed=seed,
-                                                               epochs=epochs, trainer=cfg.trainer), label=train.labels)
+    scores = Scores(score, np.arange(record['n']),
+                    scores_meta(method, record, params, run=run_dir, dynamics=source_, seed=seed, epochs=epochs,
+                                trainer=cfg.trainer),
+                    label=train.labels)
     if out is not None: scores.save(out)
     return scores
 
@@ -95,18 +106,19 @@ def _model_score_run(source, method, data, valid, split_seed, bs, out, progress,
     model, cfg = _model_source(source)
     cfg = _scored_data(source, cfg, data, valid, split_seed)
     train, _ = run_data(cfg)
-    scores = model_scores(model.to(default_device()), train, method, bs=bs, progress=progress, data=data_record(cfg, train),
-                          meta=dict(run=str(source)), **params)
+    scores = model_scores(model.to(default_device()), train, method, bs=bs, progress=progress,
+                          data=data_record(cfg, train), meta=dict(run=str(source)), **params)
     if out is not None: scores.save(out)
     return scores
 
 # %% ../nbs/15_stages.ipynb #33b0940f
-def select_file(scores:str, # a scores file (robust-prune score, or extrapolated scores)
-                keep:float, # the fraction of the samples kept, in (0, 1]
-                remove:Literal[REMOVE], # what goes: the lowest or highest scores, half from each tail, those nearest the mean, or a random set
-                class_balanced:bool=False, # remove the same fraction of every class
-                seed:int=0, # the seed of `remove` random
-                out:str|None=None): # the selection file to write (.npz)
+def select_file(
+    scores:str, # a scores file (robust-prune score, or extrapolated scores)
+    keep:float, # the fraction of the samples kept, in (0, 1]
+    remove:Literal[REMOVE], # what goes: lowest or highest scores, half per tail, those nearest the mean, or random ones
+    class_balanced:bool=False, # remove the same fraction of every class
+    seed:int=0, # the seed of `remove` random
+    out:str|None=None): # the selection file to write (.npz)
     "The `Selection` that keeps a fraction `keep` of the samples of the scores file `scores`, `remove` naming what goes"
     if out is not None: npz_path(out, 'selection file')
     sel = select(Scores.load(scores), keep, remove, class_balanced=class_balanced, seed=seed)
@@ -130,19 +142,22 @@ def held_out(spec:str, cfg:RunConfig):
 _SAME = ('data', 'attack', 'norm', 'eps', 'steps', 'alpha', 'restarts', 'n', 'seed')
 
 @delegates(evaluate, but=['model', 'ds', 'eps', 'norm'])
-def evaluate_run(run_dir, # a finished run
-                 data:str|None=None, # evaluation data (default: the run's validation data): a source's test set, the run's own data its validation split, another npz file all of it
-                 eps:float|None=None, # the budget (default: the run's training eps)
-                 norm:Literal[NORMS]|None=None, # the attack's norm (default: the run's)
-                 **kwargs):
+def evaluate_run(
+    run_dir, # a finished run
+    data:str|None=None, # eval data (default: validation data): a source's test set, own data's validation split, or all
+    eps:float|None=None, # the budget (default: the run's training eps)
+    norm:Literal[NORMS]|None=None, # the attack's norm (default: the run's)
+    **kwargs):
     "Evaluate the run in `run_dir` under `attack` and record the result in its metrics.json"
     run_dir = Path(run_dir)
     cfg, model = load_run(run_dir)
     ds = held_out(data, cfg) if data is not None else run_data(cfg)[1]
     if len(ds) == 0:
-        raise InputError(f"the run in {run_dir} has no validation data (valid={cfg.valid}): name the evaluation data (`data`, --data)")
+        raise InputError(f"the run in {run_dir} has no validation data (valid={cfg.valid}): "
+                         "name the evaluation data (`data`, --data)")
     check_labels(ds.labels, len(ds), cfg.n_classes, f'labels of {data or cfg.data}')
-    metrics = read_json(run_dir/'metrics.json', 'run metrics') if (run_dir/'metrics.json').exists() else dict(evaluations=[])
+    metrics = (read_json(run_dir/'metrics.json', 'run metrics') if (run_dir/'metrics.json').exists()
+               else dict(evaluations=[]))
     rec = evaluate(model, ds, eps=ifnone(eps, cfg.eps), norm=ifnone(norm, cfg.norm), **kwargs)
     same = lambda r: all(r.get(k) == rec.get(k) for k in _SAME)
     metrics['evaluations'] = [r for r in metrics.get('evaluations', []) if not same(r)] + [rec]
@@ -153,25 +168,29 @@ def evaluate_run(run_dir, # a finished run
 @register_embedder('model:RUN_DIR')
 def _run_model(arg):
     "The penultimate features of the model of the run in RUN_DIR"
-    return model_embedder(load_run(arg)[1], f'model:{Path(arg).resolve()}')   # one spec for one run, however it is written
+    return model_embedder(load_run(arg)[1],
+                          f'model:{Path(arg).resolve()}')   # one spec for one run, however it is written
 
 def dataset_for(spec:str):
     "The dataset `spec` names: a data spec, or 'run:RUN_DIR', the training data of that run"
     if str(spec).startswith('run:'): return run_data(run_config(spec[4:])[0])[0]
     return load_dataset(spec)
 
-def embed_data(embedder:str, # model:RUN_DIR, pixels-pca[:DIM], timm:NAME[:WEIGHTS], torchscript:PATH, or a kind registered elsewhere
-               out:str, # the embeddings to write (.npy, with its .meta.npz)
-               data:str|None=None, # the images: a data spec, or run:RUN_DIR for a run's training data (default, for model:RUN_DIR: that run's)
-               fit:str|None=None, # a fitted embedder (pixels-pca): the images it is fitted on, the source of an extrapolation (default: `data`)
-               size:int|None=None, # timm, torchscript: the side images are resized to (default: timm's pretrained size; 224)
-               bs:int=256, # batch size
-               dtype:Literal[EMB_DTYPES]='float16', # the stored vectors' type
-               device=None, # where to embed (default: CUDA if there is one)
-               progress:bool=True): # show a progress bar
+# %% ../nbs/15_stages.ipynb #7c1a93e7
+def embed_data(
+    embedder:str, # model:RUN_DIR, pixels-pca[:DIM], timm:NAME[:WEIGHTS], torchscript:PATH or one registered elsewhere
+    out:str, # the embeddings to write (.npy, with its .meta.npz)
+    data:str|None=None, # images: a data spec, or run:RUN_DIR for a run's training data (default: model:RUN_DIR's run)
+    fit:str|None=None, # fitted embedders (pixels-pca): images to fit on, the extrapolation's source (default: `data`)
+    size:int|None=None, # timm, torchscript: the side images are resized to (default: timm's pretrained size; 224)
+    bs:int=256, # batch size
+    dtype:Literal[EMB_DTYPES]='float16', # the stored vectors' type
+    device=None, # where to embed (default: CUDA if there is one)
+    progress:bool=True): # show a progress bar
     "Embed the images of `data` (default: a `model:RUN_DIR` embedder's training data) into the `.npy` at `out`"
     if data is None:
-        if not str(embedder).startswith('model:'): raise InputError(f"name the data to embed (`data`, --data) for the embedder {embedder!r}")
+        if not str(embedder).startswith('model:'):
+            raise InputError(f"name the data to embed (`data`, --data) for the embedder {embedder!r}")
         data = f"run:{embedder[6:]}"
     ds = dataset_for(data)
     emb = embedder_for(embedder, dataset_for(fit) if fit else ds, size, progress)
@@ -184,19 +203,21 @@ def run_self_features(run_dir, ds:ArrayDataset, progress:bool=True):
     attack = recipe(cfg.trainer, cfg.norm, **trainer_settings(cfg)).attack
     return self_features(model, ds, attack, cfg.eps, seed=cfg.seed, progress=progress)
 
+# %% ../nbs/15_stages.ipynb #297ef104
 @delegates(KNN)
-def extrapolate_files(source_scores:str, # a scores file (robust-prune score)
-                      source_emb:str, # the embeddings of the scored samples (robust-prune embed, or a plain .npy in id order)
-                      dest_emb:str|None=None, # the embeddings of the samples to score, by the same embedder (none: print the estimate only)
-                      out:str|None=None, # the scores file to write (.npz)
-                      method:Literal[METHODS]='knn', # the k-NN mean, the learned extrapolator, or whichever the estimate ranks first
-                      folds:int=5, # folds of the quality estimate
-                      run:str|None=None, # regress, auto: the run whose model describes each image (default: the run the scores file names)
-                      dest_data:str|None=None, # regress, auto: the destination images, a data spec or run:RUN_DIR
-                      progress:bool=True, # show progress bars
-                      report=print, # where the estimate's table goes
-                      **knn):
-    "Extrapolate the scores file `source_scores` to the samples of `dest_emb`, written to `out`; with no `dest_emb`, only estimate"
+def extrapolate_files(
+    source_scores:str, # a scores file (robust-prune score)
+    source_emb:str, # the embeddings of the scored samples (robust-prune embed, or a plain .npy in id order)
+    dest_emb:str|None=None, # the embeddings of the samples to score, same embedder (none: only print the estimate)
+    out:str|None=None, # the scores file to write (.npz)
+    method:Literal[METHODS]='knn', # the k-NN mean, the learned extrapolator, or whichever the estimate ranks first
+    folds:int=5, # folds of the quality estimate
+    run:str|None=None, # regress, auto: the run whose model describes each image (default: the scores file's run)
+    dest_data:str|None=None, # regress, auto: the destination images, a data spec or run:RUN_DIR
+    progress:bool=True, # show progress bars
+    report=print, # where the estimate's table goes
+    **knn):
+    "Extrapolate scores file `source_scores` to `dest_emb`'s samples, written to `out`; no `dest_emb`: only estimate"
     if out is not None: npz_path(out, 'scores file')
     knn = KNN(**knn)
     scores, source = Scores.load(source_scores), Embeddings.load(source_emb)
@@ -204,20 +225,24 @@ def extrapolate_files(source_scores:str, # a scores file (robust-prune score)
     own = {}
     if method != 'knn':
         run = run or scores.meta.get('run')
-        if run is None: raise InputError(f"`method`={method!r} needs the run whose model describes the images (`run`, --run)")
-        if dest is not None and dest_data is None: raise InputError(f"`method`={method!r} needs the destination images (`dest_data`, --dest-data)")
+        if run is None:
+            raise InputError(f"`method`={method!r} needs the run whose model describes the images (`run`, --run)")
+        if dest is not None and dest_data is None:
+            raise InputError(f"`method`={method!r} needs the destination images (`dest_data`, --dest-data)")
         src_ds = dataset_for(f'run:{run}')
         check_fingerprint(scores.meta['data'], src_ds, f"the training data of {run}")
         own['source_own'] = run_self_features(run, src_ds, progress)
     if dest is not None and dest_data is not None:
         dst_ds = dataset_for(dest_data)
         if dest.plain:
-            if len(dst_ds) != len(dest): raise InputError(f"{dest_emb} has {len(dest)} rows, {dest_data} {len(dst_ds)} images")
+            if len(dst_ds) != len(dest):
+                raise InputError(f"{dest_emb} has {len(dest)} rows, {dest_data} {len(dst_ds)} images")
             dest.label = dst_ds.labels[np.argsort(dst_ds.ids)]
         else: check_fingerprint(dest.meta['data'], dst_ds, f"the destination embeddings {dest_emb}")
         if method != 'knn': own['dest_own'] = run_self_features(run, dst_ds, progress)
     settings = dict(vars(knn))
-    if dest is None: return estimate(scores, source, method, own.get('source_own'), folds=folds, report=report, **settings)
+    if dest is None:
+        return estimate(scores, source, method, own.get('source_own'), folds=folds, report=report, **settings)
     res = extrapolate(scores, source, dest, method, folds=folds, progress=progress, report=report, **own, **settings)
     if out is not None: res.save(out)
     return res

@@ -20,11 +20,6 @@ from .stages import evaluate_run
 __all__ = ['DEMO_STRATEGIES', 'run_strategy', 'run_results', 'sweep', 'run_figures', 'write_figures', 'demo_runs', 'demo']
 
 # %% ../nbs/16_sweeps.ipynb #98069d41
-def _strongest(evaluations, attack:str):
-    "The `attack` record measured on the most examples (then with the most steps), or None"
-    recs = [r for r in evaluations if r['attack'] == attack]
-    return max(recs, key=lambda r: (r['n'], r.get('steps') or 0), default=None)
-
 def run_strategy(cfg:RunConfig, run_dir):
     "What the run trained on, in words: 'full data', its pruning rule, or its selection's rule (and per-sample eps)"
     if cfg.prune: name = cfg.prune
@@ -34,16 +29,23 @@ def run_strategy(cfg:RunConfig, run_dir):
     else: name = 'full data'
     return name + (' + per-sample eps' if cfg.eps_from else '')
 
+# %% ../nbs/16_sweeps.ipynb #c96ed520
+def _strongest(evaluations, attack:str):
+    "The `attack` record measured on the most examples (then with the most steps), or None"
+    recs = [r for r in evaluations if r['attack'] == attack]
+    return max(recs, key=lambda r: (r['n'], r.get('steps') or 0), default=None)
+
 def run_results(run_dirs):
-    "One row per finished run in `run_dirs`: strategy, kept fraction, seed, the strongest clean/PGD/AutoAttack records and the training cost"
+    "A row per finished run in `run_dirs`: strategy, kept fraction, seed, strongest clean/PGD/AutoAttack records, cost"
     rows = []
     for d in map(Path, run_dirs):
         cfg, meta = run_config(d)
         if not (d/'metrics.json').exists() or 'train' not in read_json(d/'metrics.json', 'run metrics'):
             raise InputError(f"{d} is not a finished run: its metrics.json has no training summary")
         m = read_json(d/'metrics.json', 'run metrics')
-        row = dict(run=str(d), strategy=run_strategy(cfg, d), keep=meta['data']['n_train'] / meta['data']['n'] if cfg.selection
-                   else cfg.keep or 1.0, seed=cfg.seed, trainer=cfg.trainer, epochs=m['train']['epochs'], steps=m['train']['steps'],
+        row = dict(run=str(d), strategy=run_strategy(cfg, d),
+                   keep=meta['data']['n_train'] / meta['data']['n'] if cfg.selection else cfg.keep or 1.0,
+                   seed=cfg.seed, trainer=cfg.trainer, epochs=m['train']['epochs'], steps=m['train']['steps'],
                    train_seconds=m['train']['train_seconds'])
         for col, attack in [('clean', 'clean'), ('robust', 'pgd'), ('aa', 'autoattack')]:
             r = _strongest(m.get('evaluations', []), attack)
@@ -56,10 +58,15 @@ def run_results(run_dirs):
 def _evaluated(run_dir, attack:str, n:int, steps:int|None=None):
     "Whether the run in `run_dir` has a record of `attack` on `n` examples (with `steps` steps)"
     m = read_json(Path(run_dir)/'metrics.json', 'run metrics')
-    return any(r['attack'] == attack and r['n'] == n and (steps is None or r.get('steps') == steps) for r in m.get('evaluations', []))
+    return any(r['attack'] == attack and r['n'] == n and (steps is None or r.get('steps') == steps)
+               for r in m.get('evaluations', []))
 
-def sweep(configs:dict, out, pgd_steps:int=50, autoattack:int=0, progress:bool=True):
-    "Train each of `configs` (name -> `RunConfig`) into `out/name` and evaluate it on its validation data: clean, PGD-`pgd_steps`, and AutoAttack on `autoattack` examples (0: not); finished runs and records are reused. Their `run_results`"
+def sweep(configs:dict, # name -> `RunConfig`
+          out, # the folder: each run goes to `out/name`; finished runs and records are reused
+          pgd_steps:int=50, # steps of the PGD evaluation
+          autoattack:int=0, # examples evaluated by AutoAttack (0: not)
+          progress:bool=True): # show a progress bar
+    "Train each of `configs` into `out/name`, evaluate it on validation data (clean, PGD, AutoAttack); `run_results`"
     out, items = Path(out), list(configs.items())
     bar = maybe_bar(items, progress, leave=True)
     for name, cfg in bar:
@@ -67,14 +74,15 @@ def sweep(configs:dict, out, pgd_steps:int=50, autoattack:int=0, progress:bool=T
         train_run(cfg, out/name, quiet=True)
         n_valid = run_config(out/name)[1]['data']['n_valid']
         if not _evaluated(out/name, 'clean', n_valid): evaluate_run(out/name, attack='clean', progress=False)
-        if not _evaluated(out/name, 'pgd', n_valid, pgd_steps): evaluate_run(out/name, attack='pgd', steps=pgd_steps, progress=False)
+        if not _evaluated(out/name, 'pgd', n_valid, pgd_steps):
+            evaluate_run(out/name, attack='pgd', steps=pgd_steps, progress=False)
         if autoattack and not _evaluated(out/name, 'autoattack', min(autoattack, n_valid)):
             evaluate_run(out/name, attack='autoattack', n=autoattack, progress=False)
     return run_results([out/name for name, _ in items])
 
 # %% ../nbs/16_sweeps.ipynb #f8f9bfb8
 def run_figures(run_dirs):
-    "The figures of finished runs by file stem: each run's training curves, and with two or more evaluated runs the accuracies against the kept fraction and clean against robust accuracy; and their `run_results`"
+    "Figures of finished runs by stem: training curves, and with 2+ evaluated runs the accuracy plots; `run_results`"
     run_dirs = [Path(d) for d in run_dirs]
     results = run_results(run_dirs)
     names = [d.name if sum(e.name == d.name for e in run_dirs) == 1 else f'{d.parent.name}-{d.name}' for d in run_dirs]
@@ -95,7 +103,7 @@ def _png_writer():
 
 def write_figures(run_dirs:list, # finished run directories
                   out:str): # the folder to write the figures and results.csv to
-    "Write the figures of the finished runs `run_dirs` to the folder `out` as HTML (and PNG with kaleido), and their results.csv"
+    "Write the figures of finished runs `run_dirs` to the folder `out` as HTML (PNG too with kaleido), and results.csv"
     figs, results = run_figures(run_dirs)
     out = Path(out)
     if out.exists() and not out.is_dir(): raise InputError(f"{out} is a file; name a folder to write the figures to")
@@ -117,7 +125,8 @@ def demo_runs(keep:float=0.4, seeds:int=3, strategies=DEMO_STRATEGIES, epochs:in
     for seed in range(seeds):
         runs[f'full-seed{seed}'] = RunConfig('digits', seed=seed, epochs=epochs)
         for s in strategies:
-            runs[f'{s}-seed{seed}'] = RunConfig('digits', seed=seed, epochs=epochs, prune=s, keep=keep, prune_epoch=prune_epoch)
+            runs[f'{s}-seed{seed}'] = RunConfig('digits', seed=seed, epochs=epochs, prune=s, keep=keep,
+                                                prune_epoch=prune_epoch)
     return runs
 
 # %% ../nbs/16_sweeps.ipynb #f876da80
@@ -130,9 +139,10 @@ def demo(out:str='robust_prune_demo', # the output folder
          eps:float=0.2, # l_inf budget of training and evaluation
          pgd_steps:int=20, # steps of the PGD evaluation
          progress:bool=True): # show a progress bar over the runs
-    "Kaufmann et al.'s pruning on the digits: train, prune with each strategy, evaluate; write a table and a figure to `out`"
+    "Kaufmann et al.'s pruning on the digits: train, prune with each strategy, evaluate; table and figure to `out`"
     out = Path(out)
-    configs = {name: replace(cfg, eps=eps) for name, cfg in demo_runs(keep, seeds, strategies, epochs, prune_epoch).items()}
+    configs = {name: replace(cfg, eps=eps)
+               for name, cfg in demo_runs(keep, seeds, strategies, epochs, prune_epoch).items()}
     results = sweep(configs, out/'runs', pgd_steps=pgd_steps, progress=progress)
     with atomic_path(out/'results.csv') as tmp: results.to_csv(tmp, index=False)
     table = demo_table(results)

@@ -61,16 +61,18 @@ class AdversarialTraining(Callback):
 # %% ../nbs/07_train.ipynb #8cb1fc63
 @dataclass
 class Recipe:
-    "What a trainer adds to a learner: the `attack(model, x, y, eps)` it trains on (None: the clean images) and its callbacks"
+    "What a trainer adds to a learner: the `attack(model, x, y, eps)` it trains on (None: clean images) and callbacks"
     attack:object=None
     cbs:list=field(default_factory=list)
 
+# %% ../nbs/07_train.ipynb #365d14c8
 TRAINERS = Registry('trainer', skip=1)
 
 def register_trainer(name:str|None=None):
     "A decorator that registers a trainer `fn(norm, **settings) -> Recipe` in `TRAINERS`"
     return TRAINERS.register(name=name)
 
+# %% ../nbs/07_train.ipynb #5b391221
 def recipe(trainer:str='rs-fgsm', norm:str='linf', **settings):
     "The `Recipe` of `trainer` with its `settings` (checked against its signature) for attacks in `norm`"
     if norm not in NORMS: raise InputError(f"`norm` must be one of {NORMS}, got {norm!r}")
@@ -82,16 +84,19 @@ def standard_training(norm:str):
     "Clean images and cross-entropy: no attack"
     return Recipe()
 
+# %% ../nbs/07_train.ipynb #0d063377
 @register_trainer(name='fgsm')
 def fgsm_training(norm:str, alpha:float|None=None): # the attack's step (default: eps)
     "FGSM: one step of `alpha` from the clean image (Goodfellow et al.)"
     return Recipe(partial(fgsm, alpha=alpha, norm=norm))
 
+# %% ../nbs/07_train.ipynb #ea5d3b06
 @register_trainer(name='rs-fgsm')
 def rs_fgsm_training(norm:str, alpha:float|None=None): # the attack's step (default: 1.25 eps)
     "RS-FGSM: a uniform random start and one step of `alpha` (Wong et al.; Kaufmann et al.'s trainer)"
     return Recipe(partial(rs_fgsm, alpha=alpha, norm=norm))
 
+# %% ../nbs/07_train.ipynb #5d567ee7
 def _pgd_train(model, x, y, eps, alpha=None, steps:int=10, norm:str='linf'):
     return pgd(model, x, y, eps, ifnone(alpha, default_alpha(eps, steps)), steps=steps, norm=norm)
 
@@ -131,7 +136,7 @@ def trades_training(norm:str, alpha:float|None=None, # the attack's step (defaul
 AUGMENTS = ('none', 'crop-flip')
 
 def crop_flip(x:torch.Tensor, pad:int=4, flip:bool=True):
-    "Each image of `x` (B, C, H, W) cropped at a random offset from its `pad`-zero-padded version, and flipped left-right with probability 1/2"
+    "Each image of `x` (B, C, H, W) cropped at random from its `pad`-zero-padded version, flipped left-right with p=1/2"
     b, c, h, w = x.shape
     dev = x.device
     padded = F.pad(x, (pad, pad, pad, pad))
@@ -142,6 +147,7 @@ def crop_flip(x:torch.Tensor, pad:int=4, flip:bool=True):
     if flip: out = torch.where((torch.rand(b, device=dev) < 0.5)[:, None, None, None], out.flip(3), out)
     return out
 
+# %% ../nbs/07_train.ipynb #b0c4845b
 class RandomCropFlip(Callback):
     "Augment training batches with `crop_flip`"
     order = 8  # after the recorder has kept the clean batch, before the attack
@@ -151,36 +157,44 @@ class RandomCropFlip(Callback):
 
 # %% ../nbs/07_train.ipynb #1d458128
 class PruneAtEpoch(Callback):
-    "From epoch `epoch` on, train only on the fraction `keep` of samples that `remove` keeps, ranked by the dynamics `score`"
+    "From `epoch` on, train only on the fraction `keep` of samples that `remove` keeps, ranked by the dynamics `score`"
     order = 10
     def __init__(self, epoch:int, keep:float, remove:str='random', score:str='loss', dynamics:str='adversarial',
                  class_balanced:bool=False, seed:int=0, **params):
         check_rule(keep, remove)
-        if score not in score_methods('dynamics'): raise InputError(f"`score` must be one of {score_methods('dynamics')}, got {score!r}")
+        if score not in score_methods('dynamics'):
+            raise InputError(f"`score` must be one of {score_methods('dynamics')}, got {score!r}")
         if dynamics not in SOURCES: raise InputError(f"`dynamics` must be one of {SOURCES}, got {dynamics!r}")
-        if int(epoch) != epoch or epoch < 0: raise InputError(f"`epoch` must be a whole number of epochs >= 0, got {epoch}")
+        if int(epoch) != epoch or epoch < 0:
+            raise InputError(f"`epoch` must be a whole number of epochs >= 0, got {epoch}")
         SCORES[score].check(params)
         if remove != 'random':
-            if epoch == 0: raise InputError(f"`remove`={remove!r} ranks by the dynamics of the epochs before pruning: the pruning `epoch` must be >= 1")
-            try: SCORES[score].fn(np.zeros((int(epoch), 1)), **params)   # enough epochs for the score, and valid parameters
+            if epoch == 0:
+                raise InputError(f"`remove`={remove!r} ranks by the dynamics of the epochs before pruning: "
+                                 "the pruning `epoch` must be >= 1")
+            # enough epochs for the score, and valid parameters
+            try: SCORES[score].fn(np.zeros((int(epoch), 1)), **params)
             except InputError as e: raise InputError(f"pruning at epoch {epoch} by {score}: {e}") from None
         self.at, self.keep, self.remove, self.score, self.source = int(epoch), keep, remove, score, dynamics
         self.class_balanced, self.seed, self.params, self.mask, self.scores = class_balanced, seed, params, None, None
 
     def before_fit(self):
         if self.at >= self.n_epoch:
-            raise InputError(f"pruning epoch {self.at} must come before the last epoch ({self.n_epoch - 1}) of a {self.n_epoch}-epoch fit")
+            raise InputError(f"pruning epoch {self.at} must come before the last epoch ({self.n_epoch - 1}) "
+                             f"of a {self.n_epoch}-epoch fit")
         if self.remove != 'random':
             rec = getattr(self.learn, 'dynamics_recorder', None)
             if rec is None or self.source not in rec.sources:
-                raise InputError(f"pruning by {self.score} needs a DynamicsRecorder that records the {self.source} dynamics")
+                raise InputError(f"pruning by {self.score} needs a DynamicsRecorder "
+                                 f"that records the {self.source} dynamics")
         self.full, self.mask, self.scores = self.dls.train.dataset, None, None
 
     def select(self):
         "The kept mask over sample ids, from the scores of the epochs before `epoch` (kept by id in `self.scores`)"
         ds = self.full
         if self.remove != 'random':
-            self.scores = score_dynamics(self.learn.dynamics_recorder.dynamics(self.source).upto(self.at), self.score, **self.params)
+            self.scores = score_dynamics(self.learn.dynamics_recorder.dynamics(self.source).upto(self.at), self.score,
+                                         **self.params)
         kept = keep_mask(np.zeros(len(ds)) if self.scores is None else self.scores[ds.ids], self.keep, self.remove,
                          labels=ds.labels, class_balanced=self.class_balanced, seed=self.seed)
         mask = np.zeros(ds.n_ids, dtype=bool)
@@ -219,7 +233,8 @@ class EpochLog(Callback):
         rec = self.learn.recorder
         values = {k: v for k, v in zip(rec.metric_names[1:], rec.log[1:]) if k != 'time'}
         self.rows.append(dict(epoch=self.epoch, n_train=len(self.dls.train.dataset), steps=len(self.dls.train),
-                              train_seconds=self._train_seconds, epoch_seconds=time.perf_counter() - self._start, **values))
+                              train_seconds=self._train_seconds, epoch_seconds=time.perf_counter() - self._start,
+                              **values))
 
     @property
     def frame(self): return pd.DataFrame(self.rows)
@@ -230,7 +245,8 @@ class EpochLog(Callback):
 class ProbePGD(Metric):
     "PGD accuracy on the first `n` validation samples: a cheap per-epoch robustness check"
     def __init__(self, eps:float, alpha:float|None=None, steps:int=10, n:int=256, norm:str='linf'):
-        self.eps, self.alpha, self.steps, self.n, self.norm = eps, ifnone(alpha, default_alpha(eps, steps)), steps, n, norm
+        self.eps, self.alpha, self.steps, self.n, self.norm = (
+            eps, ifnone(alpha, default_alpha(eps, steps)), steps, n, norm)
     def reset(self): self.xs, self.ys, self._value = [], [], None
     def accumulate(self, learn):
         self.model, have = learn.model, sum(len(y) for y in self.ys)
@@ -279,7 +295,7 @@ def _set_rng_state(learn, s):
 
 # %% ../nbs/07_train.ipynb #d5689f50
 class Checkpoint(Callback):
-    "After each epoch, atomically save what the run needs to continue; before fitting, continue from `path` if it exists"
+    "After each epoch, atomically save what the run needs to resume; before fitting, continue from `path` if it exists"
     order = 100  # saves after every other callback has finished its epoch
     def __init__(self, path, resume:bool=True): self.path, self.resume = Path(path), resume
 
@@ -291,7 +307,8 @@ class Checkpoint(Callback):
         if not (self.resume and self.path.exists()): return
         ck = torch.load(self.path, weights_only=False, map_location='cpu')
         if ck['n_epoch'] != self.n_epoch:
-            raise InputError(f"{self.path} is a checkpoint of a {ck['n_epoch']}-epoch fit; this fit has {self.n_epoch} epochs")
+            raise InputError(f"{self.path} is a checkpoint of a {ck['n_epoch']}-epoch fit; "
+                             f"this fit has {self.n_epoch} epochs")
         self.model.load_state_dict(ck['model'])
         self.opt.load_state_dict(ck['opt'])
         if ck.get('scaler') is not None and self._scaler() is not None: self._scaler().load_state_dict(ck['scaler'])
@@ -342,9 +359,11 @@ def robust_learner(dls, model,
            + ([AdversarialTraining(attack, eps)] if attack is not None else []) + r.cbs + list(L(cbs)))
     if probe:
         probe_eps = ifnone(probe_eps, eps)
-        if probe_eps is None or not isinstance(probe_eps, (int, float)): raise InputError("`probe` needs a single number `eps` (or `probe_eps`) to attack with")
+        if probe_eps is None or not isinstance(probe_eps, (int, float)):
+            raise InputError("`probe` needs a single number `eps` (or `probe_eps`) to attack with")
         metrics = L(metrics) + ProbePGD(probe_eps, steps=10, n=probe, norm=norm)
-    learn = Learner(dls, model, loss_func=F.cross_entropy, opt_func=OPTIMIZERS[opt], metrics=L(accuracy) + L(metrics), cbs=cbs)
+    learn = Learner(dls, model, loss_func=F.cross_entropy, opt_func=OPTIMIZERS[opt], metrics=L(accuracy) + L(metrics),
+                    cbs=cbs)
     return learn.remove_cb(CastToTensor)  # batches are plain tensors already: no need to pay for the check
 
 # %% ../nbs/07_train.ipynb #0602643b
@@ -353,6 +372,7 @@ def triangular(lr_max:float, pct_up:float=0.4):
     if not 0 < pct_up < 1: raise InputError(f"`pct_up` must lie in (0, 1), got {pct_up}")
     return combine_scheds([pct_up, 1 - pct_up], [SchedLin(0, lr_max), SchedLin(lr_max, 0)])
 
+# %% ../nbs/07_train.ipynb #42803b0e
 @patch
 def fit_triangular(self:Learner, n_epoch:int, lr_max:float, pct_up:float=0.4, cbs=None, **kwargs):
     "Fit `n_epoch` epochs with the `triangular` learning rate schedule"
