@@ -59,7 +59,8 @@ class TakeTurns(Callback):
 def fastai_learner(train, valid, bs, seed, cbs=None, trainer='rs-fgsm'):
     torch.manual_seed(seed)
     dls = dataloaders(train, valid, bs=bs, seed=seed)
-    return robust_learner(dls, create_model(ARCH, train.n_classes, train.shape), trainer, eps=EPS, alpha=ALPHA, cbs=cbs)
+    settings = dict(alpha=ALPHA) if trainer == 'rs-fgsm' else {}
+    return robust_learner(dls, create_model(ARCH, train.n_classes, train.shape), trainer, eps=EPS, cbs=cbs, **settings)
 
 def turns(train, valid, bs, seed):
     "(fastai seconds, plain seconds) for one epoch each, taken in turns"

@@ -1,4 +1,4 @@
-__version__ = "0.0.1"
+__version__ = "0.1.0"
 
 import warnings
 # fastai's layers are decorated with torch.jit.script, which recent PyTorch releases deprecate: the warning is for

@@ -176,7 +176,7 @@ def _check_deepfool(norm, steps, overshoot, candidates, n_classes):
                          f"got {candidates}")
 
 # %% ../nbs/03_attacks.ipynb #3a4ab381
-def _deepfool(model, x, y, norm, steps, overshoot, candidates):
+def _deepfool(model, x, y, norm, steps, overshoot, candidates, repick):
     x_adv, n = x.clone(), len(x)
     flipped = torch.zeros(n, dtype=torch.bool, device=x.device)
     first_estimate = torch.zeros(n, dtype=x.dtype, device=x.device)
@@ -188,9 +188,11 @@ def _deepfool(model, x, y, norm, steps, overshoot, candidates):
         if step == 0:
             _check_deepfool(norm, steps, overshoot, candidates, logits.shape[1])
             right, going = pred == y, torch.ones(n, dtype=torch.bool, device=x.device)
-            others = (logits.detach().scatter(1, y[:, None], float('-inf'))
-                      .topk(candidates or logits.shape[1] - 1, dim=1).indices)
+            k = candidates or logits.shape[1] - 1
+            others = logits.detach().scatter(1, y[:, None], float('-inf')).topk(k, dim=1).indices
         else: going = (pred == ya) == right[active]    # not yet across the boundary
+        if repick and step > 0:   # the k highest-scoring other classes where the sample is now
+            others[active] = logits.detach().scatter(1, ya[:, None], float('-inf')).topk(k, dim=1).indices
         flipped[active[~going]] = True
         if step == steps or not going.any(): break
         # leave the class the sample is in (the label, or for a misclassified sample its predicted class)
@@ -213,9 +215,10 @@ def deepfool(model, x:torch.Tensor, y:torch.Tensor,
              norm:Literal[NORMS]='l2', # the norm of the margin
              steps:int=50, # at most this many linearisations per sample
              overshoot:float=0.02, # each step goes (1 + overshoot) times as far as the linearised boundary
-             candidates:int|None=None): # the k highest-scoring other classes only (None: all)
+             candidates:int|None=None, # the k highest-scoring other classes only (None: all)
+             repick:bool=False): # choose the `candidates` again at each step, where the sample is now
     "DeepFool (Moosavi-Dezfooli et al.), batched: `(x_adv, margin, flipped)`, margin negative for misclassified samples"
     was_training = model.training
     model.eval()
-    try: return _deepfool(model, x.detach(), y.to(x.device), norm, steps, overshoot, candidates)
+    try: return _deepfool(model, x.detach(), y.to(x.device), norm, steps, overshoot, candidates, repick)
     finally: model.train(was_training)

@@ -47,7 +47,8 @@ def add_option(p:argparse.ArgumentParser, o:Option, positional:bool=False, requi
         many = o.types[:1] in ((list,), (tuple,))
         return p.add_argument(o.name, nargs='+' if many else None, metavar=o.name.upper(), help=text)
     opt, shown = '--' + o.name.replace('_', '-'), o.default if default is None else default
-    if o.types == (bool,): return p.add_argument(opt, action='store_true', help=text)
+    if o.types == (bool,): return p.add_argument(opt, action='store_true', help=text,
+                                                  default=None if o.default is None else False)   # None: not given
     kw = dict(choices=list(o.choices)) if o.choices else dict(type=_value(o.types))
     if o.types[:1] in ((list,), (tuple,)): kw = dict(nargs='+', type=str)
     if o.required or required: kw['required'] = True

@@ -10,7 +10,7 @@ import os, random, struct, zipfile, warnings, copy, hashlib
 from pathlib import Path
 import numpy as np, torch
 from fastcore.basics import ifnone, patch, chunked
-from fastai.torch_core import default_device
+from fastai.torch_core import default_device, to_device
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
 from .core import InputError, MissingInput, Registry
@@ -261,9 +261,43 @@ def load_splits(spec:str, valid:float|int|str|None=None, seed:int=0, download:bo
 # %% ../nbs/01_data.ipynb #ecdbca9e
 class ArrayDL(DataLoader):
     "A fastai `DataLoader` over an `ArrayDataset` that reads whole batches at once; batches are `(x, y, ids)`"
-    n_inp = 1
-    def create_batches(self, samps): return map(self.dataset.raw_batch, chunked(samps, self.bs, self.drop_last))
-    def after_batch(self, b): return (to_float(b[0]),) + tuple(b[1:])
+    n_inp, cache_bytes = 1, 2**31   # in-memory images up to `cache_bytes` as float are converted once, on the device
+
+    def float_images(self):
+        "All the dataset's images as float on the device, converted once, if they are in memory and fit; else None"
+        images = self.dataset.images
+        if self.fake_l.num_workers or not isinstance(images, np.ndarray) or isinstance(images, np.memmap): return None
+        if images.size * 4 > self.cache_bytes: return None
+        cache = self.__dict__.get('_float_cache')
+        if cache is None or cache[0] is not images:
+            self._float_cache = (images, to_float(torch.from_numpy(images).to(self.device)))
+        return self._float_cache[1]
+
+    def create_batches(self, samps):
+        batches, images = chunked(samps, self.bs, self.drop_last), self.float_images()
+        if images is None: return map(self.dataset.raw_batch, batches)
+        ds = self.dataset
+        rows, labels, ids = (torch.from_numpy(a) for a in (ds.rows, ds.labels, ds.ids))
+        rows = rows.to(images.device)
+        def batch(p):
+            p = torch.tensor(p)
+            return images[rows[p.to(images.device)]], labels[p], ids[p]
+        return map(batch, batches)
+
+    def after_batch(self, b): return b if b[0].is_floating_point() else (to_float(b[0]),) + tuple(b[1:])
+
+    def shuffle_fn(self, idxs):
+        "`idxs` in a random order drawn from the loader's `rng` (by NumPy: fastai's `random.sample` is slower)"
+        return np.asarray(idxs)[np.random.default_rng(self.rng.getrandbits(64)).permutation(len(idxs))].tolist()
+
+    def __iter__(self):
+        "fastai's iteration; in one process, straight from `create_batches`, without PyTorch's loader around it"
+        if self.fake_l.num_workers: yield from super().__iter__(); return
+        self.randomize()
+        self.before_iter()
+        for b in self.create_batches(self.get_idxs()):
+            yield self.after_batch(to_device(b, self.device) if self.device is not None else b)
+        self.after_iter()
 
 # %% ../nbs/01_data.ipynb #84e1e70d
 def dataloaders(train:ArrayDataset, valid:ArrayDataset, bs:int=128, valid_bs:int|None=None,

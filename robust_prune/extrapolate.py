@@ -6,7 +6,7 @@ Docs: https://robust-prune.github.io/robust_prune/extrapolate.html.md"""
 
 # %% ../nbs/09_extrapolate.ipynb #6e0a0005
 from __future__ import annotations
-import mmap
+import mmap, time
 from dataclasses import dataclass, asdict
 from typing import Literal
 import numpy as np, pandas as pd, torch, torch.nn as nn
@@ -21,11 +21,11 @@ from .select import keep_mask
 from .embed import Embeddings
 
 # %% auto #0
-__all__ = ['METRICS', 'INDEXES', 'WEIGHTS', 'K_CANDIDATES', 'SELF_FEATURES', 'METHODS', 'check_finite', 'read_rows', 'as_queries',
-           'default_nlist', 'default_nprobe', 'knn_index', 'neighbour_mean', 'check_k', 'Rows', 'search_chunks',
-           'knn_extrapolate', 'rank_agreement', 'kept_overlap', 'cv_folds', 'cv_knn', 'self_features',
-           'search_excluding', 'neighbour_features', 'design', 'quantiles', 'fit_regressor', 'fit_learned',
-           'cv_regress', 'KNN', 'estimate', 'extrapolate']
+__all__ = ['METRICS', 'INDEXES', 'ENGINES', 'WEIGHTS', 'K_CANDIDATES', 'SELF_FEATURES', 'METHODS', 'check_finite', 'read_rows',
+           'as_queries', 'default_nlist', 'default_nprobe', 'TorchIndex', 'rerank', 'Searcher', 'pick_engine',
+           'knn_index', 'neighbour_mean', 'check_k', 'Rows', 'search_chunks', 'knn_extrapolate', 'rank_agreement',
+           'kept_overlap', 'cv_folds', 'cv_knn', 'self_features', 'search_excluding', 'neighbour_features', 'design',
+           'quantiles', 'fit_regressor', 'fit_learned', 'cv_regress', 'KNN', 'estimate', 'extrapolate']
 
 # %% ../nbs/09_extrapolate.ipynb #6e0a0029
 def check_finite(x, what:str, chunk:int=2**16):
@@ -59,14 +59,7 @@ def default_nlist(n:int): return max(1, min(int(4 * np.sqrt(n)), n // 39))
 def default_nprobe(nlist:int): return max(1, nlist // 8)
 
 # %% ../nbs/09_extrapolate.ipynb #050bd057
-METRICS = ('l2', 'cosine')
-INDEXES = ('flat', 'ivf')
-
-def knn_index(source, metric:str='l2', index:str='flat', nlist:int|None=None, nprobe:int|None=None):
-    "A faiss index over the rows of `source`: exact (`flat`) or inverted-file (`ivf`, `nlist` cells, `nprobe` searched)"
-    if metric not in METRICS: raise InputError(f"`metric` must be one of {METRICS}, got {metric!r}")
-    if index not in INDEXES: raise InputError(f"`index` must be one of {INDEXES}, got {index!r}")
-    x = as_queries(source, metric)
+def _faiss_index(x, metric:str, index:str, nlist:int|None, nprobe:int|None):
     kind = faiss.METRIC_L2 if metric == 'l2' else faiss.METRIC_INNER_PRODUCT
     if index == 'flat': idx = faiss.IndexFlat(x.shape[1], kind)
     else:
@@ -77,6 +70,81 @@ def knn_index(source, metric:str='l2', index:str='flat', nlist:int|None=None, np
         idx.nprobe = ifnone(nprobe, default_nprobe(nlist))
     idx.add(x)
     return idx
+
+# %% ../nbs/09_extrapolate.ipynb #cf1455ec
+class TorchIndex:
+    "Exact k-NN search by torch: each block of queries against the whole source (`cdist`, or a product for cosine)"
+    def __init__(self, x:np.ndarray, metric:str='l2', device=None, block:int=4096):
+        self.device = torch.device(ifnone(device, 'cuda' if torch.cuda.is_available() else 'cpu'))
+        self.x, self.metric, self.block, self.d, self.ntotal = torch.from_numpy(x).to(self.device), metric, block, x.shape[1], len(x)
+
+    def search(self, q:np.ndarray, k:int):
+        "Distances (squared l_2, or cosine similarities) and positions of the `k` nearest rows, as faiss gives them"
+        D, I = [], []
+        for sl in slices(len(q), self.block):
+            qb = torch.from_numpy(q[sl]).to(self.device)
+            if self.metric == 'l2': d, i = (torch.cdist(qb, self.x) ** 2).topk(k, largest=False)
+            else: d, i = (qb @ self.x.T).topk(k, largest=True)
+            D.append(d.cpu().numpy()); I.append(i.cpu().numpy())
+        return np.concatenate(D or [np.zeros((0, k), np.float32)]), np.concatenate(I or [np.zeros((0, k), np.int64)])
+
+# %% ../nbs/09_extrapolate.ipynb #26887105
+def rerank(x:np.ndarray, q:np.ndarray, I:np.ndarray, k:int, metric:str='l2', block:int=1024):
+    "The `k` nearest of the candidates `I` (positions in `x`) of each query, by exact float64 distance, ties to the smaller"
+    D_out, I_out = np.empty((len(q), k), np.float32), np.empty((len(q), k), np.int64)
+    for sl in slices(len(q), block):
+        cand = I[sl]
+        v, qb = x[np.maximum(cand, 0)].astype(np.float64), q[sl].astype(np.float64)[:, None]
+        d = ((v - qb) ** 2).sum(-1) if metric == 'l2' else -(v * qb).sum(-1)   # smaller is nearer
+        d[cand < 0] = np.inf                                                    # IVF found fewer
+        order = np.lexsort((cand, d), axis=1)[:, :k]                            # by distance, then by position
+        I_out[sl], near = np.take_along_axis(cand, order, 1), np.take_along_axis(d, order, 1)
+        D_out[sl] = near if metric == 'l2' else -near
+    return D_out, I_out
+
+class Searcher:
+    "An engine's index over `x`, its candidates re-ranked exactly (`rerank`)"
+    def __init__(self, base, x:np.ndarray, metric:str, engine:str, extra:int=8):
+        self.base, self.x, self.metric, self.engine, self.extra = base, x, metric, engine, extra
+    @property
+    def d(self): return self.x.shape[1]
+    @property
+    def nprobe(self): return self.base.nprobe
+    @nprobe.setter
+    def nprobe(self, v): self.base.nprobe = v
+    def search(self, q:np.ndarray, k:int):
+        _, I = self.base.search(q, min(k + self.extra, len(self.x)))
+        return rerank(self.x, q, I, k, self.metric)
+
+# %% ../nbs/09_extrapolate.ipynb #fa0ddd49
+METRICS = ('l2', 'cosine')
+INDEXES = ('flat', 'ivf')
+ENGINES = ('auto', 'faiss', 'torch')
+_FASTER = {}   # the engine `auto` measured faster, by (device, metric, dimension, source size rounded to a power of 2)
+
+def pick_engine(x:np.ndarray, metric:str='l2', k:int=12, n:int=2048):
+    "The exact engine, faiss or torch, that searches the rows of `x` faster here, measured in turns on `n` queries"
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    key = (device, metric, x.shape[1], int(np.log2(max(len(x), 1))))
+    if key not in _FASTER:
+        q, best = x[:n], {}
+        for _ in range(2):   # in turns, the first round warming both up
+            for name, idx in [('faiss', _faiss_index(x, metric, 'flat', None, None)), ('torch', TorchIndex(x, metric))]:
+                start = time.perf_counter(); idx.search(q, min(k, len(x)))
+                best[name] = time.perf_counter() - start
+        _FASTER[key] = min(best, key=best.get)
+    return _FASTER[key]
+
+def knn_index(source, metric:str='l2', index:str='flat', nlist:int|None=None, nprobe:int|None=None, engine:str='auto'):
+    "A `Searcher` over the rows of `source`: exact (`flat`) by `engine`, or faiss's inverted file (`ivf`)"
+    if metric not in METRICS: raise InputError(f"`metric` must be one of {METRICS}, got {metric!r}")
+    if index not in INDEXES: raise InputError(f"`index` must be one of {INDEXES}, got {index!r}")
+    if engine not in ENGINES: raise InputError(f"`engine` must be one of {ENGINES}, got {engine!r}")
+    if index == 'ivf' and engine == 'torch': raise InputError("an inverted-file index (`index`='ivf') is faiss's: `engine` faiss")
+    x = as_queries(source, metric)
+    if engine == 'auto': engine = 'faiss' if index == 'ivf' else pick_engine(x, metric)
+    base = TorchIndex(x, metric) if engine == 'torch' else _faiss_index(x, metric, index, nlist, nprobe)
+    return Searcher(base, x, metric, engine)
 
 # %% ../nbs/09_extrapolate.ipynb #6e0a0032
 WEIGHTS = ('uniform', 'distance')
@@ -125,11 +193,11 @@ def _check_source(source, score):
     check_finite(source, 'the source embedding')
 
 def knn_extrapolate(source, score, dest, k:int=12, metric:str='l2', index:str='flat', weights:str='uniform',
-                    nlist:int|None=None, nprobe:int|None=None, chunk:int=2**16, progress:bool=True):
+                    nlist:int|None=None, nprobe:int|None=None, engine:str='auto', chunk:int=2**16, progress:bool=True):
     "Each `dest` row scored by the mean `score` of its `k` nearest `source` rows (`dest` read `chunk` rows at a time)"
     score = np.asarray(score, dtype=np.float64)
     _check_source(source, score); check_k(k, len(source))
-    idx, out = knn_index(source, metric, index, nlist, nprobe), np.empty(len(dest))
+    idx, out = knn_index(source, metric, index, nlist, nprobe, engine), np.empty(len(dest))
     for sl, D, I in search_chunks(idx, dest, k, metric, chunk, progress):
         out[sl] = neighbour_mean(score[I], D, metric, weights)
     return out
@@ -271,11 +339,12 @@ class KNN:
     weights:Literal[WEIGHTS]='uniform' # plain mean of the neighbours' scores (the paper's), or weighted by 1 / distance
     nlist:int|None=None # ivf: cells (default: about 4 √n, at least 39 source points each)
     nprobe:int|None=None # ivf: cells searched per query (default: nlist / 8)
+    engine:Literal[ENGINES]='auto' # exact search by faiss, by torch, or by the one measured faster here
 
     def __post_init__(self):
         if self.k != 'auto' and (isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 1):
             raise InputError(f"`k` must be a number of neighbours >= 1 or 'auto', got {self.k!r}")
-        for name, allowed in [('metric', METRICS), ('index', INDEXES), ('weights', WEIGHTS)]:
+        for name, allowed in [('metric', METRICS), ('index', INDEXES), ('weights', WEIGHTS), ('engine', ENGINES)]:
             if getattr(self, name) not in allowed:
                 raise InputError(f"`{name}` must be one of {allowed}, got {getattr(self, name)!r}")
         for name in ('nlist', 'nprobe'):
@@ -283,11 +352,13 @@ class KNN:
             if v is not None and (int(v) != v or v < 1):
                 raise InputError(f"`{name}` must be a whole number >= 1, got {v!r}")
 
-    def sized(self, n:int):
-        "These settings for a source of `n` samples: IVF's cells and probes filled in"
-        if self.index != 'ivf': return self
-        nlist = ifnone(self.nlist, default_nlist(n))
-        return KNN(**dict(asdict(self), nlist=nlist, nprobe=ifnone(self.nprobe, default_nprobe(nlist))))
+    def sized(self, source:np.ndarray):
+        "These settings for the source vectors `source`: IVF's cells and probes, and the engine, filled in"
+        if self.index == 'ivf':
+            nlist = ifnone(self.nlist, default_nlist(len(source)))
+            return KNN(**dict(asdict(self), nlist=nlist, nprobe=ifnone(self.nprobe, default_nprobe(nlist)), engine='faiss'))
+        if self.engine != 'auto': return self
+        return KNN(**dict(asdict(self), engine=pick_engine(as_queries(source, self.metric), self.metric)))
 
 # %% ../nbs/09_extrapolate.ipynb #b2dd93af
 def _same_samples(a:dict, b:dict): return a['n'] == b['n'] and a.get('labels') == b.get('labels')
@@ -370,7 +441,7 @@ def extrapolate(scores:Scores, source:Embeddings, dest:Embeddings, method:str='k
         how, knn = chosen['method'], KNN(**dict(asdict(knn), k=int(chosen['k'])))
         report(f"using {how}, k = {knn.k}, {knn.metric}")
     ids, svec, sscore, slabel, sown = _scored(scores, source, source_own)
-    knn = knn.sized(len(ids))
+    knn = knn.sized(svec)
     same = not dest.plain and _same_samples(dest.meta['data'], scores.meta['data'])
     todo = np.setdiff1d(np.arange(len(dest)), ids) if same else np.arange(len(dest))
     pred = _predict(how, knn, svec, sscore, slabel, sown, dest, dest_own, todo, seed, chunk, progress)
@@ -390,9 +461,9 @@ def _predict(how:str, knn:KNN, svec, sscore, slabel, sown, dest, dest_own, todo,
     rows = dest.vectors if len(todo) == len(dest) else Rows(dest.vectors, todo)
     if how == 'knn':
         return knn_extrapolate(svec, sscore, rows, knn.k, knn.metric, knn.index, knn.weights, knn.nlist, knn.nprobe,
-                               chunk, progress)
+                               knn.engine, chunk, progress)
     q = as_queries(svec, knn.metric)
-    idx = knn_index(q, knn.metric, knn.index, knn.nlist, knn.nprobe)
+    idx = knn_index(q, knn.metric, knn.index, knn.nlist, knn.nprobe, knn.engine)
     exact = idx if knn.index == 'flat' else knn_index(q, knn.metric)   # exact neighbours to learn from
     reg = fit_learned(exact, q, sscore, sown, slabel, knn.k, knn.metric, seed)
     out, own = np.empty(len(todo)), np.asarray(dest_own)

@@ -21,7 +21,8 @@ class SampleIndex(Callback):
     "Move the sample ids out of the targets `(y, ids)` into `learn.sample_idx`"
     order = -20
     def before_batch(self):
-        if len(self.yb) == 2: self.learn.sample_idx, self.learn.yb = self.yb[1], self.yb[:1]
+        learn = self.learn   # the learner's own attributes, read directly: this runs for every batch
+        if len(learn.yb) == 2: learn.sample_idx, learn.yb = learn.yb[1], learn.yb[:1]
 
 # %% ../nbs/06_record.ipynb #ff04206f
 def dynamics_sources(record):
@@ -58,18 +59,21 @@ class DynamicsRecorder(Callback):
         self._pending = []
 
     def before_batch(self):
-        if self.training: self._x = self.xb[0]  # the batch as the loader gave it: clean, not augmented
+        learn = self.learn
+        if learn.training: self._x = learn.xb[0]  # the batch as the loader gave it: clean, not augmented
 
     def _logits(self, source):
-        if source == 'adversarial': return self.pred.detach()
-        self.model.eval()
+        learn = self.learn
+        if source == 'adversarial': return learn.pred.detach()
+        learn.model.eval()
         try:
-            with torch.no_grad(): return self.model(self._x)
-        finally: self.model.train()
+            with torch.no_grad(): return learn.model(self._x)
+        finally: learn.model.train()
 
     def after_loss(self):
-        if not self.training: return
-        self._pending.append((self.learn.sample_idx, self.yb[0], [self._logits(s) for s in self.sources]))
+        learn = self.learn
+        if not learn.training: return
+        self._pending.append((learn.sample_idx, learn.yb[0], [self._logits(s) for s in self.sources]))
         if len(self._pending) == self.every: self._flush()
 
     def _flush(self):

@@ -10,17 +10,17 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch
-from fastcore.meta import delegates
+from typing import Literal
 import robust_prune
 from .core import InputError, MissingInput, maybe_bar, read_json, write_json, Registry, RecordFile
 from .data import to_float, fingerprint
-from .attacks import deepfool
+from .attacks import deepfool, NORMS
 
 # %% auto #0
-__all__ = ['DYNAMICS_FIELDS', 'SOURCES', 'SCORES', 'dynamics_fields', 'Dynamics', 'dynamics_file', 'dynamics_arrays',
-           'write_dynamics_meta', 'open_dynamics', 'register_score', 'score_methods', 'dynamic_uncertainty',
-           'frequency_score', 'el2n_score', 'forgetting_events', 'area_under_margin', 'loss_at', 'random_scores',
-           'score_dynamics', 'scores_meta', 'Scores', 'margin', 'model_scores']
+__all__ = ['DYNAMICS_FIELDS', 'SOURCES', 'SCORES', 'MARGIN_SETTINGS', 'dynamics_fields', 'Dynamics', 'dynamics_file',
+           'dynamics_arrays', 'write_dynamics_meta', 'open_dynamics', 'register_score', 'score_methods',
+           'dynamic_uncertainty', 'frequency_score', 'el2n_score', 'forgetting_events', 'area_under_margin', 'loss_at',
+           'random_scores', 'score_dynamics', 'scores_meta', 'Scores', 'margin', 'model_scores']
 
 # %% ../nbs/04_scores.ipynb #3c0a0008
 DYNAMICS_FIELDS = ('loss', 'correct', 'el2n', 'margin')
@@ -30,23 +30,25 @@ def dynamics_fields(logits:torch.Tensor, y:torch.Tensor):
     "Per-sample `DYNAMICS_FIELDS` of `logits` (B, C) for labels `y`, as float32 tensors"
     z, y = logits.detach().float(), y[:, None]
     z_y, log_norm = z.gather(1, y), z.logsumexp(1, keepdim=True)
-    p = (z - log_norm).exp()
-    error_sq = (p * p).sum(1, keepdim=True) - 2 * (z_y - log_norm).exp() + 1   # ‖p − onehot(y)‖²
+    others = (z - log_norm).exp().scatter(1, y, 0.)   # the probabilities of the other classes
+    # ‖p − onehot(y)‖² = Σ_{j≠y} p_j² + (1 − p_y)², with 1 − p_y = Σ_{j≠y} p_j: no cancellation when p_y is near 1
+    error_sq = (others * others).sum(1) + others.sum(1) ** 2
     margin = z_y - z.scatter(1, y, float('-inf')).amax(1, keepdim=True)
     return dict(loss=(log_norm - z_y)[:, 0], correct=(z.argmax(1, keepdim=True) == y).float()[:, 0],
-                el2n=error_sq.clamp(min=0).sqrt()[:, 0], margin=margin[:, 0])
+                el2n=error_sq.sqrt(), margin=margin[:, 0])
 
 # %% ../nbs/04_scores.ipynb #3c0a000c
 class Dynamics:
     "Per-sample, per-epoch records of one source: `(epochs, samples)` arrays of `DYNAMICS_FIELDS`, in memory or mmapped"
-    def __init__(self, arrays:dict, source:str='adversarial'):
+    def __init__(self, arrays:dict, source:str='adversarial',
+                 version:str|None=robust_prune.__version__): # the release that recorded them; None: before 0.1.0
         if source not in SOURCES: raise InputError(f"`source` must be one of {SOURCES}, got {source!r}")
         missing = [f for f in DYNAMICS_FIELDS if f not in arrays]
         if missing: raise InputError(f"dynamics need the fields {DYNAMICS_FIELDS}; missing {missing}")
         shapes = {np.shape(arrays[f]) for f in DYNAMICS_FIELDS}
         if len(shapes) != 1 or len(next(iter(shapes))) != 2:
             raise InputError(f"dynamics fields must be (epochs, samples) arrays of one shape, got {sorted(shapes)}")
-        self.arrays, self.source = {f: arrays[f] for f in DYNAMICS_FIELDS}, source
+        self.arrays, self.source, self.version = {f: arrays[f] for f in DYNAMICS_FIELDS}, source, version
 
     @property
     def n_epochs(self): return self.arrays['loss'].shape[0]
@@ -63,7 +65,7 @@ class Dynamics:
     def __getitem__(self, name): return self.field(name)
     def upto(self, epochs:int):
         "The dynamics of the first `epochs` epochs"
-        return Dynamics({f: a[:epochs] for f, a in self.arrays.items()}, self.source)
+        return Dynamics({f: a[:epochs] for f, a in self.arrays.items()}, self.source, self.version)
     def __repr__(self): return f"Dynamics({self.source}, {self.n_epochs} epochs x {self.n} samples)"
 
 # %% ../nbs/04_scores.ipynb #3c0a000d
@@ -88,7 +90,7 @@ def dynamics_arrays(folder, sources, n_epochs:int, n:int, dtype='float32'):
 def write_dynamics_meta(folder, sources, n_epochs:int, n:int, dtype, epochs:int):
     "Record in `folder/dynamics.json` which sources are there and that `epochs` epochs are written"
     meta = dict(sources=list(sources), fields=list(DYNAMICS_FIELDS), n_epochs=n_epochs, n=n, dtype=str(np.dtype(dtype)),
-                epochs=epochs)
+                epochs=epochs, version=robust_prune.__version__)
     write_json(Path(folder)/'dynamics.json', meta)
 
 # %% ../nbs/04_scores.ipynb #447d22ed
@@ -100,8 +102,13 @@ def open_dynamics(folder, source:str='adversarial'):
     if source not in meta['sources']:
         raise InputError(f"{source} dynamics were not recorded in {folder.parent} "
                          f"(it has {', '.join(meta['sources'])}): train with --record-dynamics {source} or both")
-    return Dynamics({f: np.load(dynamics_file(folder, source, f), mmap_mode='r')[:meta['epochs']]
-                     for f in DYNAMICS_FIELDS}, source)
+    arrays = {}
+    for f in DYNAMICS_FIELDS:
+        path = dynamics_file(folder, source, f)
+        try: arrays[f] = np.load(path, mmap_mode='r')[:meta['epochs']]
+        except (OSError, ValueError) as e:
+            raise InputError(f"{path} is damaged or incomplete ({e}): rerun the training that recorded it") from None
+    return Dynamics(arrays, source, meta.get('version'))
 
 # %% ../nbs/04_scores.ipynb #c3dc135d
 SCORES = Registry('method', skip=1)
@@ -275,11 +282,18 @@ class Scores(RecordFile):
         return out
 
 # %% ../nbs/04_scores.ipynb #8a8b4bea
+MARGIN_SETTINGS = dict(fast=dict(steps=20, candidates=4, repick=True),    # measured by bench/deepfool.py
+                       exact=dict(steps=50, candidates=None, repick=False))  # DeepFool as published
+
 @register_score(model=True)
-@delegates(deepfool, but=['model', 'x', 'y'])
-def margin(model, x, y, **kwargs):
+def margin(model, x, y,
+           norm:Literal[NORMS]='l2', # the norm of the margin (PUMA: the norm of training)
+           exact:bool=False, # every other class at each of up to 50 steps, as published; else `MARGIN_SETTINGS['fast']`
+           steps:int|None=None, # at most this many steps (default: 20, or 50 when `exact`)
+           overshoot:float=0.02): # each step goes (1 + overshoot) times as far as the linearised boundary
     "PUMA's margin: DeepFool distance to the nearest boundary, negative if misclassified, a lower bound if not flipped"
-    r = deepfool(model, x, y, **kwargs)
+    s = MARGIN_SETTINGS['exact' if exact else 'fast']
+    r = deepfool(model, x, y, norm, s['steps'] if steps is None else steps, overshoot, s['candidates'], s['repick'])
     return r.margin, ~r.flipped
 
 # %% ../nbs/04_scores.ipynb #bd814364

@@ -6,6 +6,7 @@ Docs: https://robust-prune.github.io/robust_prune/stages.html.md"""
 
 # %% ../nbs/15_stages.ipynb #98429df4
 from __future__ import annotations
+import warnings
 from pathlib import Path
 from typing import Literal
 import numpy as np
@@ -88,14 +89,19 @@ def score_run(
     train, _ = run_data(cfg)
     record = {k: meta['data'][k] for k in ('name', 'n', 'labels', 'valid', 'split_seed')}
     check_fingerprint(record, train, f"the run in {run_dir}")
+    extra = {}
     if ext.info['kind'] == 'plain':
         score, source_, seed, epochs = ext.fn(record['n'], **params), None, ext.defaults(params).get('seed'), None
     else:
         dyn = open_dynamics(run_dir/'dynamics', dynamics)
         score, source_, seed, epochs = score_dynamics(dyn, method, **params), dynamics, cfg.seed, dyn.n_epochs
+        extra['dynamics_version'] = dyn.version   # the release that recorded them (None: before 0.1.0)
+        if ext.info['field'] == 'el2n' and dyn.version is None:
+            warnings.warn(f"the dynamics of {run_dir} were recorded before release 0.1.0, whose EL2N is 0 for every "
+                          "confidently classified sample (a rounding error since fixed): train the run again for exact EL2N")
     scores = Scores(score, np.arange(record['n']),
                     scores_meta(method, record, params, run=run_dir, dynamics=source_, seed=seed, epochs=epochs,
-                                trainer=cfg.trainer),
+                                trainer=cfg.trainer, **extra),
                     label=train.labels)
     if out is not None: scores.save(out)
     return scores

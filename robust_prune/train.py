@@ -13,8 +13,11 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
 from fastcore.basics import ifnone, patch
 from fastcore.foundation import L
-from fastai.learner import Learner, Metric, CastToTensor
-from fastai.callback.core import Callback, CancelEpochException
+from fastai.learner import Learner, Metric, CastToTensor, Recorder
+from fastai.callback.core import (Callback, event, _inner_loop, CancelBatchException, CancelBackwardException,
+                                  CancelEpochException, CancelFitException, CancelStepException, CancelTrainException,
+                                  CancelValidException)
+from fastcore.xtras import modify_exception
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.schedule import ParamScheduler, SchedLin, combine_scheds
 from fastai.optimizer import OptimWrapper
@@ -29,7 +32,8 @@ from .select import check_rule, keep_mask
 __all__ = ['TRAINERS', 'AUGMENTS', 'OPTIMIZERS', 'AdversarialTraining', 'Recipe', 'register_trainer', 'recipe',
            'standard_training', 'fgsm_training', 'rs_fgsm_training', 'pgd_training', 'Trades', 'trades_training',
            'crop_flip', 'RandomCropFlip', 'PruneAtEpoch', 'EpochLog', 'ProbePGD', 'catastrophic_overfitting',
-           'DeviceMixedPrecision', 'Checkpoint', 'robust_learner', 'triangular']
+           'DeviceMixedPrecision', 'Checkpoint', 'LeanRecorder', 'RobustLearner', 'robust_learner', 'triangular',
+           'LeanParamScheduler']
 
 # %% ../nbs/07_train.ipynb #30b490c4
 class AdversarialTraining(Callback):
@@ -52,11 +56,12 @@ class AdversarialTraining(Callback):
         if not isinstance(self.eps, float): self._eps = self.eps.to(self.dls.device)
 
     def before_batch(self):
-        if not self.training: return
-        x, y = self.xb[0], self.yb[0]
-        eps = self.eps if isinstance(self.eps, float) else self._eps[self.learn.sample_idx]
-        self.learn.x_clean = x
-        self.learn.xb = (self.attack(self.model, x, y, eps),)
+        learn = self.learn   # the learner's own attributes, read directly: this runs for every batch
+        if not learn.training: return
+        x, y = learn.xb[0], learn.yb[0]
+        eps = self.eps if isinstance(self.eps, float) else self._eps[learn.sample_idx]
+        learn.x_clean = x
+        learn.xb = (self.attack(learn.model, x, y, eps),)
 
 # %% ../nbs/07_train.ipynb #8cb1fc63
 @dataclass
@@ -115,13 +120,15 @@ class Trades(Callback):
         if beta < 0: raise InputError(f"`beta` must be >= 0, got {beta}")
         self.beta = beta
     def after_pred(self):
-        if self.training: self.clean_logits = self.model(self.learn.x_clean)
+        learn = self.learn
+        if learn.training: self.clean_logits = learn.model(learn.x_clean)
     def after_loss(self):
-        if not self.training: return
+        learn = self.learn
+        if not learn.training: return
         clean = self.clean_logits.float()
-        robust = kl_loss(self.pred, F.softmax(clean, dim=1)).mean()
-        self.learn.loss_grad = F.cross_entropy(clean, self.yb[0]) + self.beta * robust
-        self.learn.loss = self.learn.loss_grad.clone()
+        robust = kl_loss(learn.pred, F.softmax(clean, dim=1)).mean()
+        learn.loss_grad = F.cross_entropy(clean, learn.yb[0]) + self.beta * robust
+        learn.loss = learn.loss_grad.clone()
 
 # %% ../nbs/07_train.ipynb #b97765d9
 @register_trainer(name='trades')
@@ -328,6 +335,63 @@ class Checkpoint(Callback):
                   callbacks={n: cb.state_dict() for n, cb in self._stateful().items()}, rng=_rng_state(self.learn))
         with atomic_path(self.path) as tmp: torch.save(ck, tmp)
 
+# %% ../nbs/07_train.ipynb #a11353d0
+class LeanRecorder(Recorder):
+    "fastai's `Recorder`, reading the learning rate from the optimiser's last parameter group directly"
+    @property
+    def name(self): return 'recorder'   # `learn.recorder`, as everything in fastai expects
+
+    def after_batch(self):
+        opt = self.learn.opt
+        if not (self.learn.training and isinstance(opt, OptimWrapper)): return super().after_batch()
+        learn = self.learn
+        if len(learn.yb) == 0: return
+        for met in self._train_mets: met.accumulate(learn)
+        self.lrs.append(opt.opt.param_groups[-1][opt.bwd_map['lr']])
+        learn.smooth_loss = self.smooth_loss.value
+        self.losses.append(learn.smooth_loss)
+
+_INNER_LOOP = set(_inner_loop)   # fastai's events inside a batch, which `run_train` and `run_valid` apply to
+_CANCELS = (CancelBatchException, CancelBackwardException, CancelEpochException, CancelFitException, CancelStepException,
+            CancelTrainException, CancelValidException)
+
+class RobustLearner(Learner):
+    "A fastai `Learner` that calls each event only on the callbacks that define it, in their order"
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.remove_cb(Recorder).add_cb(LeanRecorder())
+    def _call_one(self, event_name):
+        if not hasattr(event, event_name): raise Exception(f'missing {event_name}')
+        handlers = self.__dict__.setdefault('_handlers', {})
+        key = (event_name, self.__dict__.get('_cbs_version', 0))
+        if key not in handlers: handlers[key] = [cb for cb in self.cbs.sorted('order') if callable(getattr(type(cb), event_name, None))]
+        inner, training = event_name in _INNER_LOOP, self.training
+        for cb in handlers[key]:
+            if type(cb).__call__ is not Callback.__call__: cb(event_name); continue
+            # what `Callback.__call__` does, with the learner's `training` read once rather than through each callback
+            if not cb.run or (inner and not (cb.run_train if training else cb.run_valid)): continue
+            try: getattr(cb, event_name)()
+            except _CANCELS: raise
+            except Exception as e:
+                raise modify_exception(e, f'Exception occured in `{type(cb).__name__}` when calling event `{event_name}`:'
+                                          f'\n\t{e.args[0] if e.args else e}', replace=True)
+        if event_name == 'after_fit':
+            for cb in self.cbs: cb.run = True   # what fastai's `Callback.__call__` does for every callback
+
+    def add_cb(self, cb):
+        self.__dict__['_cbs_version'] = self.__dict__.get('_cbs_version', 0) + 1; self.__dict__['_handlers'] = {}
+        return super().add_cb(cb)
+
+    def remove_cb(self, cb):
+        self.__dict__['_cbs_version'] = self.__dict__.get('_cbs_version', 0) + 1; self.__dict__['_handlers'] = {}
+        return super().remove_cb(cb)
+
+    def __call__(self, event_name):
+        "Call the event(s) `event_name`"
+        if isinstance(event_name, str): self._call_one(event_name)
+        else:
+            for e in event_name: self._call_one(e)
+
 # %% ../nbs/07_train.ipynb #05bfadd1
 OPTIMIZERS = {
     'adam': partial(OptimWrapper, opt=torch.optim.Adam),
@@ -362,8 +426,8 @@ def robust_learner(dls, model,
         if probe_eps is None or not isinstance(probe_eps, (int, float)):
             raise InputError("`probe` needs a single number `eps` (or `probe_eps`) to attack with")
         metrics = L(metrics) + ProbePGD(probe_eps, steps=10, n=probe, norm=norm)
-    learn = Learner(dls, model, loss_func=F.cross_entropy, opt_func=OPTIMIZERS[opt], metrics=L(accuracy) + L(metrics),
-                    cbs=cbs)
+    learn = RobustLearner(dls, model, loss_func=F.cross_entropy, opt_func=OPTIMIZERS[opt], metrics=L(accuracy) + L(metrics),
+                          cbs=cbs)
     return learn.remove_cb(CastToTensor)  # batches are plain tensors already: no need to pay for the check
 
 # %% ../nbs/07_train.ipynb #0602643b
@@ -372,8 +436,23 @@ def triangular(lr_max:float, pct_up:float=0.4):
     if not 0 < pct_up < 1: raise InputError(f"`pct_up` must lie in (0, 1), got {pct_up}")
     return combine_scheds([pct_up, 1 - pct_up], [SchedLin(0, lr_max), SchedLin(lr_max, 0)])
 
+# %% ../nbs/07_train.ipynb #c4c398b4
+class LeanParamScheduler(ParamScheduler):
+    "fastai's `ParamScheduler`, setting the parameter groups of an `OptimWrapper`'s optimiser directly"
+    def _update_val(self, pct):
+        opt = self.learn.opt
+        if not isinstance(opt, OptimWrapper): return super()._update_val(pct)
+        self._last = {}
+        for n, f in self.scheds.items():
+            v = self._last[n] = f(pct)
+            for pg in opt.opt.param_groups: pg[opt.bwd_map[n]] = v
+
+    def after_batch(self):
+        if not isinstance(self.learn.opt, OptimWrapper): return super().after_batch()
+        for n, v in self._last.items(): self.hps[n].append(v)
+
 # %% ../nbs/07_train.ipynb #42803b0e
 @patch
 def fit_triangular(self:Learner, n_epoch:int, lr_max:float, pct_up:float=0.4, cbs=None, **kwargs):
     "Fit `n_epoch` epochs with the `triangular` learning rate schedule"
-    self.fit(n_epoch, lr=lr_max, cbs=L(ParamScheduler({'lr': triangular(lr_max, pct_up)})) + L(cbs), **kwargs)
+    self.fit(n_epoch, lr=lr_max, cbs=L(LeanParamScheduler({'lr': triangular(lr_max, pct_up)})) + L(cbs), **kwargs)
