@@ -6,17 +6,19 @@ Docs: https://robust-prune.github.io/robust_prune/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #015239ee
 from __future__ import annotations
-import os, sys, json, tempfile, contextlib, inspect, types, warnings
+import os, sys, json, tempfile, contextlib, inspect, types, warnings, errno, shutil, fcntl, time, zipfile
 from dataclasses import dataclass, fields as dc_fields
 from pathlib import Path
 from typing import Literal, Union, get_args, get_origin
 import numpy as np
 from fastcore.docments import docments
-from fastprogress.fastprogress import progress_bar
+from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 
 # %% auto #0
-__all__ = ['InputError', 'MissingInput', 'atomic_path', 'write_json', 'read_json', 'read_npz', 'npz_path', 'RecordFile',
-           'maybe_bar', 'slices', 'Option', 'declared', 'Extension', 'Registry']
+__all__ = ['InputError', 'MissingInput', 'free_bytes', 'disk_error', 'atomic_path', 'write_json', 'read_json', 'allocate',
+           'locked', 'read_npz', 'npz_path', 'RecordFile', 'partial_files', 'open_partial', 'save_partial',
+           'drop_partial', 'interactive', 'ProgressLines', 'maybe_bar', 'slices', 'Option', 'declared', 'Extension',
+           'Registry']
 
 # %% ../nbs/00_core.ipynb #5e1a9c02
 class InputError(ValueError):
@@ -31,19 +33,36 @@ def _umask():
     mask = os.umask(0); os.umask(mask)
     return mask
 
+def free_bytes(path):
+    "Free space, in bytes, on the file system that holds `path` (or its nearest existing parent)"
+    path = Path(path).absolute()
+    while not path.exists() and path != path.parent: path = path.parent
+    return shutil.disk_usage(path).free
+
+def disk_error(e:OSError, path, needed:int|None=None):
+    "An `InputError` that says in one line what the operating system's error `e` on `path` means for the user"
+    what = {errno.ENOSPC: 'the disk is full', errno.EDQUOT: 'the disk quota is used up', errno.EROFS: 'it is on a read-only file system',
+            errno.EACCES: 'permission denied', errno.EPERM: 'permission denied', errno.EISDIR: 'it is a folder',
+            errno.ENOTDIR: 'a part of the path is a file, not a folder',
+            errno.EEXIST: 'a part of the path is a file, not a folder'}.get(e.errno, e.strerror or str(e))
+    space = '' if e.errno not in (errno.ENOSPC, errno.EDQUOT) else (
+        f" ({free_bytes(path) / 2**20:,.0f} MB free" + (f", {needed / 2**20:,.0f} MB needed)" if needed else ")"))
+    return InputError(f"cannot write {path}: {what}{space}")
+
 @contextlib.contextmanager
 def atomic_path(path):
-    "Yield a temporary path next to `path`; on success it replaces `path` in one rename"
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-    os.close(fd)
+    "Yield a temporary path next to `path`; on success it replaces `path` in one rename; a failed write is an `InputError`"
+    path, tmp = Path(path), None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+        os.close(fd)
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as e: raise disk_error(e, path) from None
     finally:
-        if os.path.exists(tmp): os.remove(tmp)
+        if tmp is not None and os.path.exists(tmp): os.remove(tmp)
 
 # %% ../nbs/00_core.ipynb #b17227b6
 def write_json(path, obj):
@@ -60,6 +79,35 @@ def read_json(path, what:str='record'):
     except (ValueError, UnicodeDecodeError):
         raise InputError(f"{path} ({what}) is damaged or incomplete: rerun the stage that wrote it") from None
 
+# %% ../nbs/00_core.ipynb #72c3c39d
+def allocate(path, nbytes:int):
+    "Reserve `nbytes` for the file at `path` (created if absent), so that writing it through a memory map cannot fail"
+    try:
+        with open(path, 'r+b' if Path(path).exists() else 'w+b') as f:
+            if hasattr(os, 'posix_fallocate'): os.posix_fallocate(f.fileno(), 0, nbytes)
+            elif os.fstat(f.fileno()).st_size < nbytes: f.truncate(nbytes)
+    except OSError as e: raise disk_error(e, path, nbytes) from None
+
+# %% ../nbs/00_core.ipynb #c67559fb
+@contextlib.contextmanager
+def locked(folder, what:str='run directory'):
+    "Hold the lock of `folder` (a `what`) while the block runs; an `InputError` naming the holder if another process has it"
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir(): raise InputError(f"{folder} is a file; a {what} is a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        f = open(folder/'.lock', 'a+')
+    except OSError as e: raise disk_error(e, folder) from None
+    try:
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0); holder = f.read().strip() or 'another process'
+            raise InputError(f"{folder} ({what}) is being written by process {holder}: wait for it to finish, "
+                             "or choose another output") from None
+        f.seek(0); f.truncate(); f.write(str(os.getpid())); f.flush()
+        yield folder
+    finally: f.close()   # closing releases the lock
+
 # %% ../nbs/00_core.ipynb #7d3f4c14
 def read_npz(path, keys, what:str, json_keys=()):
     "The arrays of the `.npz` at `path`, a `what` that must hold `keys`; the `json_keys` among them decoded from JSON"
@@ -72,7 +120,9 @@ def read_npz(path, keys, what:str, json_keys=()):
             arrays = {k: z[k] for k in z.files}
         return {k: json.loads(str(v)) if k in json_keys else v for k, v in arrays.items()}
     except InputError: raise
-    except (OSError, ValueError, EOFError) as e: raise InputError(f"{path} is not a readable {what} ({e})") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise InputError(f"{path} is not a readable {what}, or is damaged or incomplete ({e}): "
+                         "rerun the stage that wrote it") from None
 
 # %% ../nbs/00_core.ipynb #8553cc54
 def npz_path(path, what:str='record file'):
@@ -112,10 +162,75 @@ class RecordFile:
         try: return cls(**{k: v for k, v in a.items() if k in names})
         except InputError as e: raise InputError(f"{path} is not a valid {cls._kind}: {e}") from None
 
-# %% ../nbs/00_core.ipynb #092bed23
-def maybe_bar(items, progress:bool=True, leave:bool=False):
-    "`items` in a fastprogress bar when `progress`, else `items` themselves"
-    return progress_bar(items, leave=leave) if progress else items
+# %% ../nbs/00_core.ipynb #ac637bd5
+def partial_files(out, names):
+    "The memory-mapped arrays `names` of the work for `out`, and the record of how far it got"
+    return {n: Path(f'{out}.partial-{n}.npy') for n in names}, Path(f'{out}.partial.json')
+
+def open_partial(out, meta:dict, arrays:dict):
+    "Memory-mapped arrays (`{name: (shape, dtype)}`) in which the work for `out` is kept, and the rows done"
+    files, state = partial_files(out, arrays)
+    opened, done = {}, 0
+    if state.exists() and all(f.exists() for f in files.values()):
+        s = read_json(state, f'record of the unfinished {Path(out).name}')
+        if s.get('meta') == meta: done = s['done']
+    if done:
+        try:
+            opened = {n: np.lib.format.open_memmap(files[n], mode='r+') for n in arrays}
+            if any(opened[n].shape != tuple(sh) or opened[n].dtype != np.dtype(dt) for n, (sh, dt) in arrays.items()):
+                opened, done = {}, 0
+        except (OSError, ValueError): opened, done = {}, 0   # damaged: start afresh
+    if not done:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        for n, (shape, dtype) in arrays.items():
+            try: opened[n] = np.lib.format.open_memmap(files[n], mode='w+', dtype=dtype, shape=tuple(shape))
+            except OSError as e: raise disk_error(e, files[n]) from None
+            allocate(files[n], files[n].stat().st_size)
+    return opened, done
+
+def save_partial(out, meta:dict, arrays:dict, done:int):
+    "Record that the first `done` rows of `arrays` (from `open_partial`) are written"
+    for a in arrays.values(): a.flush()
+    write_json(partial_files(out, arrays)[1], dict(meta=meta, done=done))
+
+def drop_partial(out, names):
+    "Remove the files of the work for `out`"
+    files, state = partial_files(out, names)
+    for f in [*files.values(), state]: f.unlink(missing_ok=True)
+
+# %% ../nbs/00_core.ipynb #b161e869
+def interactive():
+    "Whether someone watches the output: a notebook, or a terminal"
+    return IN_NOTEBOOK or sys.stdout.isatty()
+
+def _seconds(s:float): return f"{int(s // 3600)}:{int(s % 3600 // 60):02d}:{int(s % 60):02d}"
+
+class ProgressLines:
+    "`items`, and a line of progress printed every tenth of the way (for logs, where a redrawn bar is noise)"
+    def __init__(self, items, what:str='', lines:int=10): self.items, self.what, self.lines = items, what, lines
+    def __len__(self): return len(self.items)
+    def __iter__(self):
+        n, start = len(self.items), time.perf_counter()
+        every = max(1, -(-n // self.lines))
+        for i, x in enumerate(self.items, 1):
+            yield x
+            if i % every == 0 or i == n:
+                spent = time.perf_counter() - start
+                left = f", about {_seconds(spent / i * (n - i))} left" if i < n else ''
+                print(f"{self.what + ': ' if self.what else ''}{i:,} of {n:,} ({i / n:.0%}) in {_seconds(spent)}{left}", flush=True)
+
+def _ended(bar):
+    "The items of a fastprogress bar shown on a terminal, the bar's line ended when they are"
+    yield from bar
+    print(flush=True)
+
+# %% ../nbs/00_core.ipynb #ae124ee3
+def maybe_bar(items, progress:bool=True, leave:bool=False, what:str=''):
+    "`items` in a progress bar when `progress` (lines in a log, `what` naming them), else `items` themselves"
+    if not progress: return items
+    if not interactive(): return ProgressLines(items, what)
+    bar = progress_bar(items, leave=leave)
+    return bar if IN_NOTEBOOK or not leave else _ended(bar)
 
 # %% ../nbs/00_core.ipynb #2ef6e18d
 def slices(n:int, size:int):

@@ -24,7 +24,7 @@ __all__ = ['NPZ_KEYS', 'DATASETS', 'check_images', 'check_labels', 'to_float', '
 def check_images(images, arg:str='images'):
     "Return `images` after checking it is a uint8 array of shape (N, H, W) or (N, H, W, C) with C in (1, 3)"
     if not (hasattr(images, 'dtype') and hasattr(images, 'shape')):
-        raise TypeError(f"`{arg}` must be a numpy array, got {type(images).__name__}")
+        raise InputError(f"`{arg}` must be a numpy array, got {type(images).__name__}")
     if images.dtype != np.uint8:
         raise InputError(f"`{arg}` must hold uint8 pixels in 0..255, got dtype {images.dtype}; "
                          "convert floats in [0, 1] with `(x*255).round().astype(np.uint8)`")
@@ -63,8 +63,14 @@ class ArrayDataset(torch.utils.data.Dataset):
         name:str='', # where the data came from (a data spec), for messages and run configs
     ):
         self.images = check_images(images)
+        if len(images) == 0: raise InputError(f"a dataset needs images; {name or 'this one'} has none")
         if n_classes is None and classes is not None: n_classes = len(classes)
         labels = check_labels(labels, len(images), n_classes)
+        present = np.unique(labels)
+        if n_classes is None and labels.max() + 1 > max(10, 2 * len(present)):
+            raise InputError(f"the labels of {name or 'the dataset'} run up to {labels.max()} but only {len(present)} "
+                             f"classes occur ({', '.join(map(str, present[:12]))}{', ...' if len(present) > 12 else ''}): "
+                             f"is a label wrong? If there are {labels.max() + 1} classes, say so (`n_classes`, --n-classes)")
         self.n_classes = int(n_classes if n_classes is not None else labels.max() + 1)
         self.classes = list(classes) if classes is not None else [str(c) for c in range(self.n_classes)]
         self.name = name
@@ -161,19 +167,23 @@ def load_npz(path, mmap:bool=True, n_classes:int|None=None):
     "An `ArrayDataset` from an `.npz` with `image`/`label` (or `x`/`y`) arrays, memory-mapped when stored uncompressed"
     path = Path(path).expanduser()
     if not path.is_file(): raise MissingInput(f"no .npz file at {path}")
-    with np.load(path, allow_pickle=False) as z:
-        keys = next((k for k in NPZ_KEYS if set(k) <= set(z.files)), None)
-        if keys is None:
-            raise InputError(f"{path} must hold arrays 'image' and 'label' (or 'x' and 'y'), found {sorted(z.files)}")
-        labels = z[keys[1]]
-        classes = [str(c) for c in z['classes']] if 'classes' in z.files else None
-        images = _npz_memmap(path, keys[0] + '.npy') if mmap else None
-        if images is None:
-            size = z.zip.getinfo(keys[0] + '.npy').file_size
-            if mmap and size > 2**31:
-                warnings.warn(f"{path}: '{keys[0]}' is compressed, so it is read into memory ({size/2**30:.1f} GiB); "
-                              "store it with np.savez (uncompressed) to memory-map it")
-            images = z[keys[0]]
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys = next((k for k in NPZ_KEYS if set(k) <= set(z.files)), None)
+            if keys is None:
+                raise InputError(f"{path} must hold arrays 'image' and 'label' (or 'x' and 'y'), found {sorted(z.files)}")
+            labels = z[keys[1]]
+            classes = [str(c) for c in z['classes']] if 'classes' in z.files else None
+            images = _npz_memmap(path, keys[0] + '.npy') if mmap else None
+            if images is None:
+                size = z.zip.getinfo(keys[0] + '.npy').file_size
+                if mmap and size > 2**31:
+                    warnings.warn(f"{path}: '{keys[0]}' is compressed, so it is read into memory ({size/2**30:.1f} GiB); "
+                                  "store it with np.savez (uncompressed) to memory-map it")
+                images = z[keys[0]]
+    except InputError: raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise InputError(f"{path} is not a readable .npz of images, or is damaged or incomplete ({e})") from None
     return ArrayDataset(check_images(images, f"{path.name}['{keys[0]}']"), labels, n_classes=n_classes,
                         classes=classes, name=f'npz:{path}')
 

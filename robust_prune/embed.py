@@ -13,9 +13,9 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import ifnone
 import robust_prune
 from .core import (InputError, MissingInput, maybe_bar, slices, atomic_path, read_npz, write_json,
-                               read_json, Registry, RecordFile)
+                               read_json, Registry, RecordFile, open_partial, save_partial, drop_partial, partial_files)
 from .data import ArrayDataset, fingerprint
-from .models import features
+from .models import features, check_input
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'EMBEDDERS', 'EMB_DTYPES', 'Preprocess', 'Penultimate', 'model_embedder', 'PixelPCA',
@@ -290,41 +290,35 @@ def embed(embedder:nn.Module, ds:ArrayDataset, out=None, bs:int=256, dtype:str='
     if bs < 1: raise InputError(f"`bs` must be a positive batch size, got {bs}")
     device = torch.device(ifnone(device, 'cuda' if torch.cuda.is_available() else 'cpu'))
     embedder = embedder.to(device).eval()
+    check_input(embedder, ds.shape, f"the embedder {getattr(embedder, 'spec', type(embedder).__name__)}")
     n, parts, order = len(ds), slices(len(ds), bs), np.argsort(ds.ids)
     first = _embed_batch(embedder, ds.images_at(order[parts[0]]), device, amp)
     meta = _embedding_meta(embedder, ds, dtype, first.shape[1])
-    if out is None: vectors, done, state = np.empty((n, meta['dim']), dtype), 0, None
-    else: vectors, done, state = _open_partial(Path(out), meta, n)
+    if out is not None:
+        out = Path(out)
+        if out.suffix != '.npy': raise InputError(f"embeddings are an .npy file: name it {out.with_suffix('.npy')}, not {out}")
+    shape = ((n, meta['dim']), dtype)
+    if out is None: vectors, done = np.empty(*shape), 0
+    else: vectors, done = _open(out, meta, shape)
     for i, sl in enumerate(maybe_bar(parts, progress, leave=True)):
         if sl.stop <= done: continue
         vectors[sl] = first if i == 0 else _embed_batch(embedder, ds.images_at(order[sl]), device, amp)
-        if state is not None and ((i + 1) % save_every == 0 or sl.stop == n): _mark_done(state, vectors, meta, sl.stop)
+        if out is not None and ((i + 1) % save_every == 0 or sl.stop == n):
+            save_partial(out, meta, dict(vectors=vectors), sl.stop)
     emb = Embeddings(vectors, ds.labels[order], meta)
     if out is None: return emb
-    return _finish(Path(out), emb, state)
+    return _finish(out, emb)
 
 # %% ../nbs/08_embed.ipynb #6e0a0024
-def _partial(out:Path): return out.with_suffix('.partial.npy'), out.with_suffix('.partial.json')
+def _open(out:Path, meta:dict, shape):
+    "The memory-mapped vectors for `out` (see `core.open_partial`) and the rows already done"
+    arrays, done = open_partial(out, meta, dict(vectors=shape))
+    return arrays['vectors'], done
 
-def _open_partial(out:Path, meta:dict, n:int):
-    "The memory-mapped partial file for `out` and the rows done (0 unless an earlier run of this embedding stopped)"
-    part, state = _partial(out)
-    done = 0
-    if part.exists() and state.exists():
-        s = read_json(state, 'record of an unfinished embedding')
-        if s['meta'] == meta: done = s['done']
-    mode = 'r+' if done else 'w+'
-    part.parent.mkdir(parents=True, exist_ok=True)
-    return np.lib.format.open_memmap(part, mode=mode, dtype=meta['dtype'], shape=(n, meta['dim'])), done, state
-
-def _mark_done(state:Path, vectors, meta:dict, done:int):
-    vectors.flush()
-    write_json(state, dict(meta=meta, done=done))
-
-def _finish(out:Path, emb:Embeddings, state:Path):
-    "Move the finished partial file into place, its record first"
-    part, _ = _partial(out)
+def _finish(out:Path, emb:Embeddings):
+    "Move the finished vectors into place, their record first"
     emb.vectors.flush()
     RecordFile.save(emb, meta_path(out))
-    os.replace(part, out); state.unlink()
+    files, _ = partial_files(out, ['vectors'])
+    os.replace(files['vectors'], out); drop_partial(out, ['vectors'])
     return Embeddings.load(out)

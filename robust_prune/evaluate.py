@@ -13,6 +13,7 @@ from typing import Literal
 from .core import InputError, maybe_bar
 from .data import ArrayDataset, to_float
 from .attacks import pgd, default_alpha, check_attack, NORMS
+from .models import check_input
 
 # %% auto #0
 __all__ = ['ATTACKS', 'eval_positions', 'accuracy_under', 'evaluate']
@@ -75,6 +76,7 @@ def evaluate(model, ds:ArrayDataset,
     if attack != 'clean':
         if eps is None or eps < 0: raise InputError(f"`attack`={attack!r} needs a budget `eps` >= 0, got {eps}")
         check_attack(norm, steps, restarts)
+    check_input(model, ds.shape)
     pos, start = eval_positions(ds, n, seed), time.perf_counter()
     rec = dict(data=ds.name, n=len(pos), seed=seed, attack=attack)
     model.eval()

@@ -12,7 +12,7 @@ from .core import InputError, Registry
 
 # %% auto #0
 __all__ = ['ARCHS', 'CIFAR10_MEAN', 'CIFAR10_STD', 'Normalize', 'register_arch', 'mnist_cnn', 'digits_cnn', 'PreActBlock',
-           'preact_resnet18', 'create_model', 'default_arch', 'head', 'features']
+           'preact_resnet18', 'create_model', 'default_arch', 'check_input', 'head', 'features']
 
 # %% ../nbs/02_models.ipynb #f64b7556
 class Normalize(nn.Module):
@@ -101,6 +101,18 @@ def default_arch(shape:tuple):
     c, h, w = shape
     if h <= 16: return 'digits-cnn'
     return 'mnist-cnn' if c == 1 else 'preact-resnet18'
+
+# %% ../nbs/02_models.ipynb #981808ee
+def check_input(model:nn.Module, shape:tuple, what:str='the model'):
+    "Raise an `InputError` unless `model` (a `what`) takes images of `shape` (C, H, W): one blank image goes through it"
+    param = next(iter(model.parameters()), None)
+    x = torch.zeros(1, *shape, device='cpu' if param is None else param.device)
+    training = model.training
+    try:
+        with torch.no_grad(): model.eval()(x)
+    except RuntimeError as e:
+        raise InputError(f"{what} does not take images of shape {tuple(shape)} ({str(e).splitlines()[0]})") from None
+    finally: model.train(training)
 
 # %% ../nbs/02_models.ipynb #8ede340e
 def head(model:nn.Module):

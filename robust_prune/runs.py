@@ -13,7 +13,8 @@ from typing import Literal
 import numpy as np, pandas as pd, torch
 from fastcore.basics import ifnone
 import robust_prune
-from .core import InputError, MissingInput, atomic_path, write_json, read_json, declared
+import contextlib
+from .core import InputError, MissingInput, atomic_path, write_json, read_json, declared, locked, interactive
 from .data import load_splits, dataloaders, check_labels, fingerprint, check_fingerprint
 from .models import create_model, ARCHS
 from .attacks import NORMS
@@ -21,12 +22,12 @@ from .scores import SOURCES, SCORES, Scores, scores_meta, score_methods
 from .select import REMOVE, Selection, puma_eps
 from .record import dynamics_sources
 from .train import (robust_learner, recipe, PruneAtEpoch, Checkpoint, TRAINERS, OPTIMIZERS, AUGMENTS,
-                                catastrophic_overfitting)
+                                catastrophic_overfitting, read_torch)
 
 # %% auto #0
 __all__ = ['PRESETS', 'SCHEDULES', 'RECORD', 'preset_name', 'RunConfig', 'config_fields', 'trainer_settings', 'prune_callback',
-           'check', 'resolve', 'from_record', 'run_data', 'data_record', 'run_learner', 'fit_run', 'train_run',
-           'run_config', 'load_run']
+           'check', 'resolve', 'from_record', 'run_data', 'data_record', 'run_learner', 'fit_run', 'run_config',
+           'train_run', 'load_run']
 
 # %% ../nbs/14_runs.ipynb #ac5e2c50
 PRESETS = {
@@ -237,6 +238,17 @@ def _summary(epochs:pd.DataFrame):
                 valid_loss=value(last.valid_loss), valid_accuracy=value(last.accuracy),
                 catastrophic_overfitting_epoch=catastrophic_overfitting(epochs))
 
+# %% ../nbs/14_runs.ipynb #5d0c0006
+def run_config(run_dir):
+    "The resolved config and the recorded metadata of the run in `run_dir`"
+    run_dir = Path(run_dir)
+    if not (run_dir/'config.json').exists(): raise MissingInput(f"{run_dir} is not a run directory: no config.json")
+    meta = read_json(run_dir/'config.json', 'run config')
+    if not {'config', 'data'} <= set(meta):
+        raise InputError(f"{run_dir/'config.json'} (run config) is damaged or incomplete: "
+                         "rerun the stage that wrote it")
+    return from_record(meta['config']), meta
+
 # %% ../nbs/14_runs.ipynb #e9c80b1e
 def _selection_for(cfg:RunConfig, train):
     "The `Selection` that `cfg` names, checked against the training data, or None"
@@ -261,53 +273,49 @@ def _eps_for(cfg:RunConfig, train):
     return puma_eps(m.by_id(), cfg.eps,
                     None if m.lower_bound is None else m.by_id(m.lower_bound, fill=False)).astype(np.float32)
 
+def _finished(cfg:RunConfig, out:Path, sel, eps):
+    "The training summary of the run in `out` if it is finished, else None; an `InputError` if `out` holds another run"
+    if not (out/'config.json').exists(): return None
+    old = asdict(run_config(out)[0])
+    diff = {k: (old.get(k), v) for k, v in asdict(cfg).items() if old.get(k) != v}
+    if diff: raise InputError(f"{out} holds another run (differs in {diff}); choose another output directory")
+    if sel is not None and not np.array_equal(Selection.load(out/'selection.npz').mask, sel.mask):
+        raise InputError(f"{cfg.selection} has changed since the run in {out} started with it; "
+                         "choose another output directory")
+    if eps is not None and not np.array_equal(np.load(out/'eps.npy'), eps):
+        raise InputError(f"{cfg.eps_from} has changed since the run in {out} started with it; "
+                         "choose another output directory")
+    return read_json(out/'metrics.json', 'run metrics').get('train') if (out/'metrics.json').exists() else None
+
 def train_run(cfg:RunConfig, out, quiet:bool=False, cbs=None):
     "Train the run `cfg` into the directory `out` (resuming it if stopped); returns its training summary"
     out = Path(out)
+    if out.exists() and not out.is_dir(): raise InputError(f"{out} is a file; a run directory is a folder")
     train, valid = run_data(cfg)
     cfg = resolve(cfg, train.shape, ifnone(cfg.n_classes, train.n_classes))
     sel, data, eps = _selection_for(cfg, train), data_record(cfg, train), _eps_for(cfg, train)
+    if done := _finished(cfg, out, sel, eps): return done
     trained = train if sel is None else train.subset(sel.mask)
     meta = dict(config=asdict(cfg), data=dict(data, n_train=len(trained), n_valid=len(valid), shape=list(train.shape),
                 n_classes=cfg.n_classes, classes=train.classes), version=robust_prune.__version__)
-    if (out/'config.json').exists():
-        old = asdict(from_record(read_json(out/'config.json', 'run config')['config']))
-        diff = {k: (old.get(k), v) for k, v in asdict(cfg).items() if old.get(k) != v}
-        if diff:
-            raise InputError(f"{out} holds another run (differs in {diff}); choose another output directory")
-        if sel is not None and not np.array_equal(Selection.load(out/'selection.npz').mask, sel.mask):
-            raise InputError(f"{cfg.selection} has changed since the run in {out} started with it; "
-                             "choose another output directory")
-        if eps is not None and not np.array_equal(np.load(out/'eps.npy'), eps):
-            raise InputError(f"{cfg.eps_from} has changed since the run in {out} started with it; "
-                             "choose another output directory")
-        done = read_json(out/'metrics.json', 'run metrics').get('train') if (out/'metrics.json').exists() else None
-        if done: return done
-    else:
-        write_json(out/'config.json', dict(meta, created=datetime.datetime.now().isoformat(timespec='seconds')))
-        if sel is not None: sel.save(out/'selection.npz')
-        if eps is not None:
-            with atomic_path(out/'eps.npy') as tmp, open(tmp, 'wb') as f: np.save(f, eps)
-    learn = run_learner(cfg, trained, valid, checkpoint=out/'checkpoint.pth', dynamics_folder=out/'dynamics', eps=eps)
-    if cbs is not None: learn.add_cbs(cbs)
-    if quiet:
-        with learn.no_bar(), learn.no_logging(): fit_run(learn, cfg)
-    else: fit_run(learn, cfg)
-    summary = _summary(_save_artifacts(learn, cfg, out, data, train.labels))
-    write_json(out/'metrics.json', dict(train=summary, evaluations=[]))
-    (out/'checkpoint.pth').unlink(missing_ok=True)
+    with locked(out):
+        if done := _finished(cfg, out, sel, eps): return done   # another process finished it meanwhile
+        if not (out/'config.json').exists():
+            write_json(out/'config.json', dict(meta, created=datetime.datetime.now().isoformat(timespec='seconds')))
+            if sel is not None: sel.save(out/'selection.npz')
+            if eps is not None:
+                with atomic_path(out/'eps.npy') as tmp, open(tmp, 'wb') as f: np.save(f, eps)
+        learn = run_learner(cfg, trained, valid, checkpoint=out/'checkpoint.pth', dynamics_folder=out/'dynamics',
+                            eps=eps)
+        if cbs is not None: learn.add_cbs(cbs)
+        with contextlib.ExitStack() as output:
+            if quiet: output.enter_context(learn.no_bar()); output.enter_context(learn.no_logging())
+            elif not interactive(): output.enter_context(learn.epoch_lines())   # a log: a line per epoch
+            fit_run(learn, cfg)
+        summary = _summary(_save_artifacts(learn, cfg, out, data, train.labels))
+        write_json(out/'metrics.json', dict(train=summary, evaluations=[]))
+        (out/'checkpoint.pth').unlink(missing_ok=True)
     return summary
-
-# %% ../nbs/14_runs.ipynb #5d0c0006
-def run_config(run_dir):
-    "The resolved config and the recorded metadata of the run in `run_dir`"
-    run_dir = Path(run_dir)
-    if not (run_dir/'config.json').exists(): raise MissingInput(f"{run_dir} is not a run directory: no config.json")
-    meta = read_json(run_dir/'config.json', 'run config')
-    if not {'config', 'data'} <= set(meta):
-        raise InputError(f"{run_dir/'config.json'} (run config) is damaged or incomplete: "
-                         "rerun the stage that wrote it")
-    return from_record(meta['config']), meta
 
 # %% ../nbs/14_runs.ipynb #71ec1f12
 def load_run(run_dir):
@@ -316,5 +324,8 @@ def load_run(run_dir):
     cfg, meta = run_config(run_dir)
     if not (run_dir/'model.pth').exists(): raise MissingInput(f"{run_dir} is not a finished run: no model.pth")
     model = create_model(cfg.arch, cfg.n_classes, tuple(meta['data']['shape']))
-    model.load_state_dict(torch.load(run_dir/'model.pth', map_location='cpu'))
+    try: model.load_state_dict(read_torch(run_dir/'model.pth', 'trained weights', 'train the run again'))
+    except RuntimeError as e:
+        raise InputError(f"{run_dir/'model.pth'} does not hold the weights of the run's {cfg.arch} "
+                         f"({str(e).splitlines()[0]}): train the run again") from None
     return cfg, model.eval()

@@ -12,15 +12,18 @@ from pathlib import Path
 import numpy as np, torch
 from typing import Literal
 import robust_prune
-from .core import InputError, MissingInput, maybe_bar, read_json, write_json, Registry, RecordFile
+from .core import (InputError, MissingInput, maybe_bar, slices, read_json, write_json, Registry, RecordFile,
+                               allocate, disk_error, open_partial, save_partial)
 from .data import to_float, fingerprint
 from .attacks import deepfool, NORMS
+from .models import check_input
 
 # %% auto #0
-__all__ = ['DYNAMICS_FIELDS', 'SOURCES', 'SCORES', 'MARGIN_SETTINGS', 'dynamics_fields', 'Dynamics', 'dynamics_file',
-           'dynamics_arrays', 'write_dynamics_meta', 'open_dynamics', 'register_score', 'score_methods',
-           'dynamic_uncertainty', 'frequency_score', 'el2n_score', 'forgetting_events', 'area_under_margin', 'loss_at',
-           'random_scores', 'score_dynamics', 'scores_meta', 'Scores', 'margin', 'model_scores']
+__all__ = ['DYNAMICS_FIELDS', 'SOURCES', 'SCORES', 'MARGIN_SETTINGS', 'MODEL_SCORE_ARRAYS', 'dynamics_fields', 'Dynamics',
+           'dynamics_file', 'dynamics_arrays', 'write_dynamics_meta', 'open_dynamics', 'register_score',
+           'score_methods', 'dynamic_uncertainty', 'frequency_score', 'el2n_score', 'forgetting_events',
+           'area_under_margin', 'loss_at', 'random_scores', 'score_dynamics', 'scores_meta', 'Scores', 'margin',
+           'model_scores']
 
 # %% ../nbs/04_scores.ipynb #3c0a0008
 DYNAMICS_FIELDS = ('loss', 'correct', 'el2n', 'margin')
@@ -82,8 +85,11 @@ def dynamics_arrays(folder, sources, n_epochs:int, n:int, dtype='float32'):
             if old is not None and old.shape == (n_epochs, n) and old.dtype == np.dtype(dtype):
                 arrays[source, name] = old
             else:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                arrays[source, name] = np.lib.format.open_memmap(path, mode='w+', dtype=dtype, shape=(n_epochs, n))
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    arrays[source, name] = np.lib.format.open_memmap(path, mode='w+', dtype=dtype, shape=(n_epochs, n))
+                except OSError as e: raise disk_error(e, path) from None
+                allocate(path, path.stat().st_size)   # room on disk now, not a bus error in some later epoch
     return arrays
 
 # %% ../nbs/04_scores.ipynb #409f08c2
@@ -297,25 +303,35 @@ def margin(model, x, y,
     return r.margin, ~r.flipped
 
 # %% ../nbs/04_scores.ipynb #bd814364
+MODEL_SCORE_ARRAYS = dict(score='float64', bound='bool', index='int64', label='int64')
+
 def model_scores(model, ds, method:str='margin', bs:int=256, progress:bool=True,
                  data:dict|None=None, # the fingerprint recorded in the file (default: `fingerprint(ds)`)
                  meta:dict|None=None, # further entries of the file's `meta` (e.g. `run`)
+                 resume=None, # the file the scores are for: the work is kept beside it and continued after a stop
+                 save_every:int=8, # with `resume`: chunks of `bs` samples between records of the work
                  **params): # the method's settings
     "The model score `method` of every sample of `ds` under `model`, as `Scores`"
     ext = SCORES[method]
     if ext.info['kind'] != 'model':
         raise InputError(f"`method` must be one of {score_methods('model')} for a model, got {method!r}")
     ext.check(params)
-    device = next(model.parameters()).device
-    chunks = np.array_split(np.arange(len(ds)), max(1, -(-len(ds) // bs)))
-    score, bound, ids, labels = [], [], [], []
-    for pos in maybe_bar(chunks, progress):
-        x, y, i = ds.raw_batch(pos)
+    device, n = next(model.parameters()).device, len(ds)
+    check_input(model, ds.shape, f"the model of {meta['run']}" if meta and 'run' in meta else 'the model')
+    data = data or fingerprint(ds)
+    job = dict(method=method, params=ext.defaults(params), data=data, bs=bs, version=robust_prune.__version__)
+    shapes = {k: ((n,), t) for k, t in MODEL_SCORE_ARRAYS.items()}
+    if resume is None: arrays, done = {k: np.empty(*v) for k, v in shapes.items()}, 0
+    else: arrays, done = open_partial(resume, job, shapes)
+    parts = slices(n, bs)
+    for i, sl in enumerate(maybe_bar(parts, progress)):
+        if sl.stop <= done: continue
+        x, y, ids = ds.raw_batch(np.arange(sl.start, sl.stop))
         out = ext.fn(model, to_float(x.to(device)), y.to(device), **params)
         s, b = out if isinstance(out, tuple) else (out, torch.zeros(len(out), dtype=torch.bool))
-        score.append(s.detach().cpu().double().numpy()); bound.append(b.cpu().numpy())
-        ids.append(i.numpy()); labels.append(y.numpy())
-    bound = np.concatenate(bound)
-    meta = scores_meta(method, data or fingerprint(ds), ext.defaults(params), lower_bounds=int(bound.sum()),
-                       **(meta or {}))
-    return Scores(np.concatenate(score), np.concatenate(ids), meta, label=np.concatenate(labels), lower_bound=bound)
+        arrays['score'][sl], arrays['bound'][sl] = s.detach().cpu().double().numpy(), b.cpu().numpy()
+        arrays['index'][sl], arrays['label'][sl] = ids.numpy(), y.numpy()
+        if resume is not None and ((i + 1) % save_every == 0 or sl.stop == n): save_partial(resume, job, arrays, sl.stop)
+    a = {k: np.array(v) for k, v in arrays.items()}
+    meta = scores_meta(method, data, job['params'], lower_bounds=int(a['bound'].sum()), **(meta or {}))
+    return Scores(a['score'], a['index'], meta, label=a['label'], lower_bound=a['bound'])

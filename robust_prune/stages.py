@@ -13,9 +13,10 @@ import numpy as np
 from fastcore.basics import ifnone
 from fastcore.meta import delegates
 from fastai.torch_core import default_device
-from .core import InputError, MissingInput, npz_path, write_json, read_json
+from .core import InputError, MissingInput, npz_path, write_json, read_json, locked, drop_partial
 from .data import ArrayDataset, load_dataset, parse_spec, check_labels, check_fingerprint, DATASETS
-from .scores import SOURCES, SCORES, Scores, scores_meta, open_dynamics, score_dynamics, model_scores
+from .scores import (SOURCES, SCORES, Scores, scores_meta, open_dynamics, score_dynamics, model_scores,
+                                 MODEL_SCORE_ARRAYS)
 from .select import REMOVE, select
 from .train import recipe
 from .attacks import NORMS
@@ -113,8 +114,10 @@ def _model_score_run(source, method, data, valid, split_seed, bs, out, progress,
     cfg = _scored_data(source, cfg, data, valid, split_seed)
     train, _ = run_data(cfg)
     scores = model_scores(model.to(default_device()), train, method, bs=bs, progress=progress,
-                          data=data_record(cfg, train), meta=dict(run=str(source)), **params)
-    if out is not None: scores.save(out)
+                          data=data_record(cfg, train), meta=dict(run=str(source)), resume=out, **params)
+    if out is not None:
+        scores.save(out)
+        drop_partial(out, MODEL_SCORE_ARRAYS)   # the work kept beside `out` while scoring
     return scores
 
 # %% ../nbs/15_stages.ipynb #33b0940f
@@ -162,12 +165,13 @@ def evaluate_run(
         raise InputError(f"the run in {run_dir} has no validation data (valid={cfg.valid}): "
                          "name the evaluation data (`data`, --data)")
     check_labels(ds.labels, len(ds), cfg.n_classes, f'labels of {data or cfg.data}')
-    metrics = (read_json(run_dir/'metrics.json', 'run metrics') if (run_dir/'metrics.json').exists()
-               else dict(evaluations=[]))
-    rec = evaluate(model, ds, eps=ifnone(eps, cfg.eps), norm=ifnone(norm, cfg.norm), **kwargs)
-    same = lambda r: all(r.get(k) == rec.get(k) for k in _SAME)
-    metrics['evaluations'] = [r for r in metrics.get('evaluations', []) if not same(r)] + [rec]
-    write_json(run_dir/'metrics.json', metrics)
+    with locked(run_dir):   # read before the attack, so that a damaged file is found before the work is done
+        metrics = (read_json(run_dir/'metrics.json', 'run metrics') if (run_dir/'metrics.json').exists()
+                   else dict(evaluations=[]))
+        rec = evaluate(model, ds, eps=ifnone(eps, cfg.eps), norm=ifnone(norm, cfg.norm), **kwargs)
+        same = lambda r: all(r.get(k) == rec.get(k) for k in _SAME)
+        metrics['evaluations'] = [r for r in metrics.get('evaluations', []) if not same(r)] + [rec]
+        write_json(run_dir/'metrics.json', metrics)
     return rec
 
 # %% ../nbs/15_stages.ipynb #b1e70002

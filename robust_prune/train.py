@@ -6,7 +6,7 @@ Docs: https://robust-prune.github.io/robust_prune/train.html.md"""
 
 # %% ../nbs/07_train.ipynb #fa8d3e34
 from __future__ import annotations
-import time, random
+import time, random, contextlib, pickle
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -31,9 +31,9 @@ from .select import check_rule, keep_mask
 # %% auto #0
 __all__ = ['TRAINERS', 'AUGMENTS', 'OPTIMIZERS', 'AdversarialTraining', 'Recipe', 'register_trainer', 'recipe',
            'standard_training', 'fgsm_training', 'rs_fgsm_training', 'pgd_training', 'Trades', 'trades_training',
-           'crop_flip', 'RandomCropFlip', 'PruneAtEpoch', 'EpochLog', 'ProbePGD', 'catastrophic_overfitting',
-           'DeviceMixedPrecision', 'Checkpoint', 'LeanRecorder', 'RobustLearner', 'robust_learner', 'triangular',
-           'LeanParamScheduler']
+           'crop_flip', 'RandomCropFlip', 'PruneAtEpoch', 'EpochLog', 'epoch_line', 'ProbePGD',
+           'catastrophic_overfitting', 'DeviceMixedPrecision', 'read_torch', 'Checkpoint', 'LeanRecorder',
+           'RobustLearner', 'robust_learner', 'triangular', 'LeanParamScheduler']
 
 # %% ../nbs/07_train.ipynb #30b490c4
 class AdversarialTraining(Callback):
@@ -248,6 +248,24 @@ class EpochLog(Callback):
     def state_dict(self): return {'rows': self.rows}
     def load_state_dict(self, d): self.rows = list(d['rows'])
 
+# %% ../nbs/07_train.ipynb #cfafd74c
+def epoch_line(names, values, n_epoch:int|None=None):
+    "The line of a log for one epoch: the `Recorder`'s metric `names` and their `values`"
+    def part(n, v):
+        if n == 'epoch': return f"epoch {v + 1}" + (f"/{n_epoch}" if n_epoch else '')
+        return f"{n} {v:.4f}" if isinstance(v, float) else f"{n} {v}"
+    return '  '.join(part(n, v) for n, v in zip(names, values))
+
+@patch
+@contextlib.contextmanager
+def epoch_lines(self:Learner):
+    "Fit without a progress bar, printing one `epoch_line` per epoch"
+    old = self.logger
+    self.logger = lambda values: print(epoch_line(self.recorder.metric_names, values, self.n_epoch), flush=True)
+    try:
+        with self.no_bar(): yield self
+    finally: self.logger = old
+
 # %% ../nbs/07_train.ipynb #742ba40e
 class ProbePGD(Metric):
     "PGD accuracy on the first `n` validation samples: a cheap per-epoch robustness check"
@@ -300,6 +318,13 @@ def _set_rng_state(learn, s):
     learn.recorder.smooth_loss.count, learn.recorder.smooth_loss.val = s['smooth_loss']
     if s['cuda'] is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
+# %% ../nbs/07_train.ipynb #fab76ca1
+def read_torch(path, what:str, advice:str='rerun the stage that wrote it', weights_only:bool=True):
+    "What `torch.save` wrote at `path`, a `what`; a damaged or truncated file is an `InputError` saying so"
+    try: return torch.load(path, map_location='cpu', weights_only=weights_only)
+    except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as e:
+        raise InputError(f"{path} ({what}) is damaged or incomplete ({str(e).splitlines()[0]}): {advice}") from None
+
 # %% ../nbs/07_train.ipynb #d5689f50
 class Checkpoint(Callback):
     "After each epoch, atomically save what the run needs to resume; before fitting, continue from `path` if it exists"
@@ -312,7 +337,7 @@ class Checkpoint(Callback):
     def before_fit(self):
         self.start = 0
         if not (self.resume and self.path.exists()): return
-        ck = torch.load(self.path, weights_only=False, map_location='cpu')
+        ck = read_torch(self.path, 'checkpoint', 'delete it to train from the start', weights_only=False)
         if ck['n_epoch'] != self.n_epoch:
             raise InputError(f"{self.path} is a checkpoint of a {ck['n_epoch']}-epoch fit; "
                              f"this fit has {self.n_epoch} epochs")
