@@ -12,6 +12,7 @@ from functools import partial
 import torch, torch.nn.functional as F
 from fastcore.basics import ifnone
 from .core import InputError
+from .distributed import batch_draw
 
 # %% auto #0
 __all__ = ['NORMS', 'STARTS', 'DeepFool', 'per_sample', 'init_delta', 'project', 'ascent_step', 'check_attack', 'pgd', 'fgsm',
@@ -39,11 +40,13 @@ STARTS = ('zero', 'uniform', 'normal')
 def init_delta(x:torch.Tensor, eps, norm:str='linf', start:str='uniform', clip:bool=True):
     "The perturbation an attack starts from (see `STARTS`); `clip`: keep `x + delta` in [0, 1]"
     if start == 'zero': return torch.zeros_like(x)
-    if start == 'normal': delta = 0.001 * torch.randn_like(x)
-    elif norm == 'linf': delta = (torch.rand_like(x) * 2 - 1) * eps
+    rand = lambda shape: torch.rand(shape, device=x.device, dtype=x.dtype)   # as one process would (`batch_draw`)
+    randn = lambda shape: torch.randn(shape, device=x.device, dtype=x.dtype)
+    if start == 'normal': delta = 0.001 * batch_draw(randn, x.shape)
+    elif norm == 'linf': delta = (batch_draw(rand, x.shape) * 2 - 1) * eps
     else:
-        direction = torch.randn_like(x)
-        delta = direction / (_l2(direction) + 1e-12) * eps * torch.rand(len(x), *[1] * (x.ndim - 1), device=x.device)
+        direction = batch_draw(randn, x.shape)
+        delta = direction / (_l2(direction) + 1e-12) * eps * batch_draw(rand, (len(x), *[1] * (x.ndim - 1)))
     return (x + delta).clamp(0, 1) - x if clip else delta
 
 # %% ../nbs/03_attacks.ipynb #082f1cb4

@@ -1,4 +1,4 @@
-"""`robust-prune demo`, `train`, `score`, `select`, `embed`, `extrapolate`, `evaluate` and `figures`, each generated from the function it runs
+"""`robust-prune demo`, `train`, `score`, `select`, `embed`, `extrapolate`, `evaluate`, `figures` and `convert`, each generated from the function it runs
 
 Docs: https://robust-prune.github.io/robust_prune/cli.html.md"""
 
@@ -17,6 +17,8 @@ from .train import TRAINERS
 from .runs import RunConfig, config_fields, train_run
 from .stages import score_run, select_file, evaluate_run, embed_data, extrapolate_files
 from .sweeps import demo, write_figures
+from .pools import convert
+from .distributed import init, close, is_main
 
 # %% auto #0
 __all__ = ['COMMANDS', 'add_option', 'Command', 'parser', 'load_plugin', 'main']
@@ -125,8 +127,12 @@ def _scored(s, a):
           + (f"; {(~finite).sum()} without a score (not trained)" if (~finite).any() else ''))
 
 def _selected(sel, a):
+    among = '' if a.pool == 'all' else f" among the {'generated' if a.pool == 'aux' else 'real'} samples"
     print(f"wrote {a.out}: kept {sel.mask.sum()} of {len(sel.mask)} samples, removing the {a.remove} "
-          f"{sel.rule['scores']['method']} scores{' in each class' if a.class_balanced else ''}")
+          f"{sel.rule['scores']['method']} scores{among}{' in each class' if a.class_balanced else ''}")
+
+def _converted(ds, a):
+    print(f"wrote {a.out}: {len(ds)} images {ds.shape}, {ds.n_classes} classes, stored to be memory-mapped (npz:{a.out})")
 
 def _evaluated(rec, a): print(_describe(rec)); print(f"saved to {Path(a.run_dir)/'metrics.json'}")
 
@@ -170,7 +176,8 @@ COMMANDS = dict(
     embed=Command(embed_data, _embedded),
     extrapolate=Command(extrapolate_files, _extrapolated, check=_needs_out),
     evaluate=Command(evaluate_run, _evaluated, pos=('run_dir',)),
-    figures=Command(write_figures, _figures, pos=('run_dirs',)))
+    figures=Command(write_figures, _figures, pos=('run_dirs',)),
+    convert=Command(convert, _converted, pos=('source', 'out')))
 
 # %% ../nbs/17_cli.ipynb #c90619e3
 def _add_command(sub, name:str, cmd:Command):
@@ -245,8 +252,13 @@ def main(argv=None):
         command = a.command
         cmd = COMMANDS[command]
         if cmd.check is not None: cmd.check(a)
-        cmd.report(_run(cmd, a), a)
+        init()   # under torchrun: join the other processes
+        res = _run(cmd, a)
+        if is_main(): cmd.report(res, a)
     except InputError as e:
-        print(f"robust-prune{' ' + command if command else ''}: error: {' '.join(str(e).split())}", file=sys.stderr)
+        if is_main():
+            print(f"robust-prune{' ' + command if command else ''}: error: {' '.join(str(e).split())}", file=sys.stderr)
+        close()
         return 2
+    close()
     return 0

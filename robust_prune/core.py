@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Literal, Union, get_args, get_origin
 import numpy as np
 from fastcore.docments import docments
+from fastcore.meta import delegates
 from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 
 # %% auto #0
 __all__ = ['InputError', 'MissingInput', 'free_bytes', 'disk_error', 'atomic_path', 'write_json', 'read_json', 'allocate',
            'locked', 'read_npz', 'npz_path', 'RecordFile', 'partial_files', 'open_partial', 'save_partial',
-           'drop_partial', 'interactive', 'ProgressLines', 'maybe_bar', 'slices', 'Option', 'declared', 'Extension',
-           'Registry']
+           'drop_partial', 'interactive', 'ProgressLines', 'maybe_bar', 'slices', 'Option', 'declared',
+           'delegates_fields', 'Extension', 'Registry']
 
 # %% ../nbs/00_core.ipynb #5e1a9c02
 class InputError(ValueError):
@@ -79,7 +80,7 @@ def read_json(path, what:str='record'):
     except (ValueError, UnicodeDecodeError):
         raise InputError(f"{path} ({what}) is damaged or incomplete: rerun the stage that wrote it") from None
 
-# %% ../nbs/00_core.ipynb #72c3c39d
+# %% ../nbs/00_core.ipynb #a731797b
 def allocate(path, nbytes:int):
     "Reserve `nbytes` for the file at `path` (created if absent), so that writing it through a memory map cannot fail"
     try:
@@ -88,7 +89,7 @@ def allocate(path, nbytes:int):
             elif os.fstat(f.fileno()).st_size < nbytes: f.truncate(nbytes)
     except OSError as e: raise disk_error(e, path, nbytes) from None
 
-# %% ../nbs/00_core.ipynb #c67559fb
+# %% ../nbs/00_core.ipynb #965a2b87
 @contextlib.contextmanager
 def locked(folder, what:str='run directory'):
     "Hold the lock of `folder` (a `what`) while the block runs; an `InputError` naming the holder if another process has it"
@@ -162,25 +163,31 @@ class RecordFile:
         try: return cls(**{k: v for k, v in a.items() if k in names})
         except InputError as e: raise InputError(f"{path} is not a valid {cls._kind}: {e}") from None
 
-# %% ../nbs/00_core.ipynb #ac637bd5
-def partial_files(out, names):
-    "The memory-mapped arrays `names` of the work for `out`, and the record of how far it got"
-    return {n: Path(f'{out}.partial-{n}.npy') for n in names}, Path(f'{out}.partial.json')
+# %% ../nbs/00_core.ipynb #2057752f
+def partial_files(out, names, rank:int|None=None):
+    "The memory-mapped arrays `names` of the work for `out`, and the record of how far it (or process `rank`) got"
+    state = f'{out}.partial.json' if rank is None else f'{out}.partial-rank{rank}.json'
+    return {n: Path(f'{out}.partial-{n}.npy') for n in names}, Path(state)
 
-def open_partial(out, meta:dict, arrays:dict):
+def _maps(files, arrays):
+    "The arrays of `files` opened for writing, if they have the shapes and types of `arrays`; else None"
+    try: opened = {n: np.lib.format.open_memmap(files[n], mode='r+') for n in arrays}
+    except (OSError, ValueError): return None   # damaged
+    ok = all(opened[n].shape == tuple(sh) and opened[n].dtype == np.dtype(dt) for n, (sh, dt) in arrays.items())
+    return opened if ok else None
+
+def open_partial(out, meta:dict, arrays:dict, rank:int|None=None, create:bool=True):
     "Memory-mapped arrays (`{name: (shape, dtype)}`) in which the work for `out` is kept, and the rows done"
-    files, state = partial_files(out, arrays)
-    opened, done = {}, 0
+    files, state = partial_files(out, arrays, rank)
+    opened, done = None, 0
     if state.exists() and all(f.exists() for f in files.values()):
         s = read_json(state, f'record of the unfinished {Path(out).name}')
         if s.get('meta') == meta: done = s['done']
-    if done:
-        try:
-            opened = {n: np.lib.format.open_memmap(files[n], mode='r+') for n in arrays}
-            if any(opened[n].shape != tuple(sh) or opened[n].dtype != np.dtype(dt) for n, (sh, dt) in arrays.items()):
-                opened, done = {}, 0
-        except (OSError, ValueError): opened, done = {}, 0   # damaged: start afresh
-    if not done:
+    if done or not create: opened = _maps(files, arrays)
+    if opened is None and not create:
+        raise InputError(f"the work files of {out} ({', '.join(map(str, files.values()))}) are missing or damaged")
+    if opened is None:
+        done, opened = 0, {}
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         for n, (shape, dtype) in arrays.items():
             try: opened[n] = np.lib.format.open_memmap(files[n], mode='w+', dtype=dtype, shape=tuple(shape))
@@ -188,17 +195,18 @@ def open_partial(out, meta:dict, arrays:dict):
             allocate(files[n], files[n].stat().st_size)
     return opened, done
 
-def save_partial(out, meta:dict, arrays:dict, done:int):
-    "Record that the first `done` rows of `arrays` (from `open_partial`) are written"
+def save_partial(out, meta:dict, arrays:dict, done:int, rank:int|None=None):
+    "Record that the first `done` rows of `arrays` (from `open_partial`; of process `rank`'s share) are written"
     for a in arrays.values(): a.flush()
-    write_json(partial_files(out, arrays)[1], dict(meta=meta, done=done))
+    write_json(partial_files(out, arrays, rank)[1], dict(meta=meta, done=done))
 
 def drop_partial(out, names):
-    "Remove the files of the work for `out`"
+    "Remove the files of the work for `out`, the records of every process's share included"
     files, state = partial_files(out, names)
-    for f in [*files.values(), state]: f.unlink(missing_ok=True)
+    for f in [*files.values(), state, *Path(out).parent.glob(f'{Path(out).name}.partial-rank*.json')]:
+        f.unlink(missing_ok=True)
 
-# %% ../nbs/00_core.ipynb #b161e869
+# %% ../nbs/00_core.ipynb #d3617230
 def interactive():
     "Whether someone watches the output: a notebook, or a terminal"
     return IN_NOTEBOOK or sys.stdout.isatty()
@@ -224,7 +232,7 @@ def _ended(bar):
     yield from bar
     print(flush=True)
 
-# %% ../nbs/00_core.ipynb #ae124ee3
+# %% ../nbs/00_core.ipynb #88908b05
 def maybe_bar(items, progress:bool=True, leave:bool=False, what:str=''):
     "`items` in a progress bar when `progress` (lines in a log, `what` naming them), else `items` themselves"
     if not progress: return items
@@ -293,10 +301,19 @@ def declared(obj, skip=()):
         out.append(Option(name, ts, choices, p.default, docs.get(name) or ''))
     return out
 
+# %% ../nbs/00_core.ipynb #3c1d9e71
+def delegates_fields(cls, **kwargs):
+    "fastcore's `delegates(cls)` for a dataclass `cls`, so that the docments of its fields are read"
+    def _wrap(f):
+        f = delegates(cls, **kwargs)(f)
+        f.__delwrap__ = cls
+        return f
+    return _wrap
+
 # %% ../nbs/00_core.ipynb #9c88f395
 class Extension:
     "A function in a `Registry`, its `name`, and the `info` kept beside it"
-    def __init__(self, name:str, fn, info:dict, registry:Registry, skip:int=0):
+    def __init__(self, name:str, fn, info:dict, registry, skip:int=0):   # registry: the `Registry` it is in
         self.name, self.fn, self.info, self.registry, self.skip = name, fn, info, registry, skip
 
     @property

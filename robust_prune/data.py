@@ -10,15 +10,16 @@ import os, random, struct, zipfile, warnings, copy, hashlib
 from pathlib import Path
 import numpy as np, torch
 from fastcore.basics import ifnone, patch, chunked
-from fastai.torch_core import default_device, to_device
+from fastai.torch_core import default_device, to_device, to_detach
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
 from .core import InputError, MissingInput, Registry
+from .distributed import world, share
 
 # %% auto #0
 __all__ = ['NPZ_KEYS', 'DATASETS', 'check_images', 'check_labels', 'to_float', 'ArrayDataset', 'split_dataset', 'load_npz',
            'digits_dataset', 'data_root', 'torchvision_dataset', 'register_dataset', 'parse_spec', 'load_dataset',
-           'load_splits', 'ArrayDL', 'dataloaders', 'fingerprint', 'check_fingerprint']
+           'load_splits', 'batch_sizes', 'ArrayDL', 'dataloaders', 'fingerprint', 'check_fingerprint']
 
 # %% ../nbs/01_data.ipynb #1cf1c895
 def check_images(images, arg:str='images'):
@@ -55,6 +56,7 @@ def to_float(x:torch.Tensor):
 # %% ../nbs/01_data.ipynb #3f1b3973
 class ArrayDataset(torch.utils.data.Dataset):
     "uint8 images (N, H, W[, C]) and integer labels; item `i` is `(image, label, index)`"
+    n_real = None   # real + generated data (`pools.mix`): ids below it are real, the others generated
     def __init__(self,
         images:np.ndarray, # uint8 (N, H, W) or (N, H, W, C); a `np.memmap` is only read where indexed
         labels:np.ndarray, # integers in `0..n_classes-1`
@@ -109,6 +111,7 @@ class ArrayDataset(torch.utils.data.Dataset):
     def __repr__(self):
         src = f" from {self.name}" if self.name else ''
         part = f", {len(self)} of {self.n_ids} ids" if len(self) != self.n_ids else ''
+        if self.n_real is not None: part += f", generated from id {self.n_real}"
         return f"{type(self).__name__}({len(self)} images {self.shape}, {self.n_classes} classes{part}{src})"
 
 # %% ../nbs/01_data.ipynb #c5610125
@@ -268,33 +271,76 @@ def load_splits(spec:str, valid:float|int|str|None=None, seed:int=0, download:bo
     if valid == 0: return data, _no_samples(data)
     return split_dataset(data, ifnone(valid, 0.2), seed)
 
+# %% ../nbs/01_data.ipynb #5061fbdf
+def batch_sizes(n:int, bs:int, processes:int=1):
+    "Batch sizes of an epoch of `n` samples: `bs`, the rest last (on several `processes`, joining the one before if too few)"
+    if bs < 1: raise InputError(f"`bs` must be a positive batch size, got {bs}")
+    sizes = [bs] * (n // bs) + ([n % bs] if n % bs else [])
+    if processes > 1 and len(sizes) > 1 and sizes[-1] < processes:
+        last = sizes.pop()
+        sizes[-1] += last
+    if processes > 1 and sizes and sizes[-1] < processes:
+        raise InputError(f"{n} samples cannot be shared among {processes} processes: each needs at least one")
+    return sizes
+
 # %% ../nbs/01_data.ipynb #ecdbca9e
 class ArrayDL(DataLoader):
     "A fastai `DataLoader` over an `ArrayDataset` that reads whole batches at once; batches are `(x, y, ids)`"
     n_inp, cache_bytes = 1, 2**31   # in-memory images up to `cache_bytes` as float are converted once, on the device
+    split = False                   # on several processes, read only this process's share of each batch
 
     def float_images(self):
         "All the dataset's images as float on the device, converted once, if they are in memory and fit; else None"
         images = self.dataset.images
         if self.fake_l.num_workers or not isinstance(images, np.ndarray) or isinstance(images, np.memmap): return None
         if images.size * 4 > self.cache_bytes: return None
+        if 8 * len(self.dataset) < len(images): return None   # a small part (a validation split): not the whole set
         cache = self.__dict__.get('_float_cache')
         if cache is None or cache[0] is not images:
             self._float_cache = (images, to_float(torch.from_numpy(images).to(self.device)))
         return self._float_cache[1]
 
+    def _processes(self): return world() if self.split else 1
+
+    def __len__(self):
+        sizes = batch_sizes(self.n, self.bs, self._processes())
+        return len(sizes) - (1 if self.drop_last and sizes and sizes[-1] < self.bs else 0)
+
+    def batch_positions(self, samps):
+        "The positions of each batch this process reads from the epoch's positions `samps`: its share, when `split`"
+        samps, w = np.asarray(list(samps), dtype=np.int64), self._processes()
+        ends = np.cumsum(batch_sizes(len(samps), self.bs, w))
+        batches = [samps[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+        if self.drop_last and batches and len(batches[-1]) < self.bs: batches.pop()
+        if w == 1: return batches
+        if self.float_images() is None:   # read in storage order (`raw_batch`): share that order, as one process reads
+            batches = [b[np.argsort(self.dataset.rows[b], kind='stable')] for b in batches]
+        return [b[share(len(b))] for b in batches]
+
+    def use(self, ds):
+        "Draw from the dataset `ds` from now on"
+        self.dataset, self.n = ds, len(ds)
+
+    def set_epoch(self, epoch:int):
+        "Which epoch comes next (this loader's order does not depend on it)"
+        self.epoch = epoch
+
     def create_batches(self, samps):
-        batches, images = chunked(samps, self.bs, self.drop_last), self.float_images()
+        batches, images = self.batch_positions(samps), self.float_images()
         if images is None: return map(self.dataset.raw_batch, batches)
         ds = self.dataset
         rows, labels, ids = (torch.from_numpy(a) for a in (ds.rows, ds.labels, ds.ids))
         rows = rows.to(images.device)
         def batch(p):
-            p = torch.tensor(p)
+            p = torch.from_numpy(p)
             return images[rows[p.to(images.device)]], labels[p], ids[p]
         return map(batch, batches)
 
     def after_batch(self, b): return b if b[0].is_floating_point() else (to_float(b[0]),) + tuple(b[1:])
+
+    def to_detach(self, b, cpu:bool=True, gather:bool=True):
+        "fastai's, without gathering across processes: each process's metrics are over the batches it read"
+        return to_detach(b, cpu, gather=False)
 
     def shuffle_fn(self, idxs):
         "`idxs` in a random order drawn from the loader's `rng` (by NumPy: fastai's `random.sample` is slower)"
@@ -311,12 +357,14 @@ class ArrayDL(DataLoader):
 
 # %% ../nbs/01_data.ipynb #84e1e70d
 def dataloaders(train:ArrayDataset, valid:ArrayDataset, bs:int=128, valid_bs:int|None=None,
-                device=None, seed:int|None=None, num_workers:int=0):
+                device=None, seed:int|None=None, num_workers:int=0,
+                loader=None): # the train loader's class (default `ArrayDL`; `pools.MixedDL` for real + generated)
     "fastai `DataLoaders` with a shuffled train loader (every sample every epoch) and an ordered valid loader"
     if bs < 1: raise InputError(f"`bs` must be a positive batch size, got {bs}")
     device = ifnone(device, default_device())
-    trn = ArrayDL(train, bs=bs, shuffle=True, drop_last=False, device=device, num_workers=num_workers)
-    if seed is not None: trn.rng = random.Random(seed)
+    trn = (loader or ArrayDL)(train, bs=bs, shuffle=True, drop_last=False, device=device, num_workers=num_workers)
+    trn.split = True   # on several processes, each trains on its share of every batch
+    if seed is not None: trn.rng, trn.seed = random.Random(seed), seed
     val = ArrayDL(valid, bs=valid_bs or 2 * bs, shuffle=False, device=device, num_workers=num_workers)
     return DataLoaders(trn, val, device=device)
 
@@ -326,7 +374,8 @@ def fingerprint(ds:ArrayDataset):
     if len(ds) != ds.n_ids:
         raise InputError(f"a fingerprint covers every id; {ds!r} is a subset (use the dataset it was taken from)")
     labels = np.ascontiguousarray(ds.labels[np.argsort(ds.ids)], dtype=np.int64)
-    return dict(name=ds.name, n=int(ds.n_ids), labels=hashlib.sha1(labels.data).hexdigest()[:16])
+    res = dict(name=ds.name, n=int(ds.n_ids), labels=hashlib.sha1(labels.data).hexdigest()[:16])
+    return res if ds.n_real is None else dict(res, n_real=int(ds.n_real))   # real + generated: where the real ids end
 
 # %% ../nbs/01_data.ipynb #4d335424
 def check_fingerprint(expected:dict, ds:ArrayDataset, what:str):

@@ -13,7 +13,8 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import ifnone
 import robust_prune
 from .core import (InputError, MissingInput, maybe_bar, slices, atomic_path, read_npz, write_json,
-                               read_json, Registry, RecordFile, open_partial, save_partial, drop_partial, partial_files)
+                               read_json, Registry, RecordFile, drop_partial, partial_files)
+from .distributed import sharded, on_main
 from .data import ArrayDataset, fingerprint
 from .models import features, check_input
 
@@ -291,34 +292,23 @@ def embed(embedder:nn.Module, ds:ArrayDataset, out=None, bs:int=256, dtype:str='
     device = torch.device(ifnone(device, 'cuda' if torch.cuda.is_available() else 'cpu'))
     embedder = embedder.to(device).eval()
     check_input(embedder, ds.shape, f"the embedder {getattr(embedder, 'spec', type(embedder).__name__)}")
-    n, parts, order = len(ds), slices(len(ds), bs), np.argsort(ds.ids)
-    first = _embed_batch(embedder, ds.images_at(order[parts[0]]), device, amp)
-    meta = _embedding_meta(embedder, ds, dtype, first.shape[1])
+    n, order = len(ds), np.argsort(ds.ids)
+    meta = _embedding_meta(embedder, ds, dtype, _embed_batch(embedder, ds.images_at(order[:1]), device, amp).shape[1])
     if out is not None:
         out = Path(out)
         if out.suffix != '.npy': raise InputError(f"embeddings are an .npy file: name it {out.with_suffix('.npy')}, not {out}")
-    shape = ((n, meta['dim']), dtype)
-    if out is None: vectors, done = np.empty(*shape), 0
-    else: vectors, done = _open(out, meta, shape)
-    for i, sl in enumerate(maybe_bar(parts, progress, leave=True)):
-        if sl.stop <= done: continue
-        vectors[sl] = first if i == 0 else _embed_batch(embedder, ds.images_at(order[sl]), device, amp)
-        if out is not None and ((i + 1) % save_every == 0 or sl.stop == n):
-            save_partial(out, meta, dict(vectors=vectors), sl.stop)
+    compute = lambda sl: dict(vectors=_embed_batch(embedder, ds.images_at(order[sl]), device, amp))
+    vectors = sharded(n, bs, dict(vectors=((n, meta['dim']), dtype)), compute, out, meta, save_every, progress,
+                      what=f'embedding {n} images')['vectors']
     emb = Embeddings(vectors, ds.labels[order], meta)
     if out is None: return emb
-    return _finish(out, emb)
+    on_main(_finish, out, emb)   # rank 0 moves the file into place; every rank then reads it
+    return Embeddings.load(out)
 
 # %% ../nbs/08_embed.ipynb #6e0a0024
-def _open(out:Path, meta:dict, shape):
-    "The memory-mapped vectors for `out` (see `core.open_partial`) and the rows already done"
-    arrays, done = open_partial(out, meta, dict(vectors=shape))
-    return arrays['vectors'], done
-
 def _finish(out:Path, emb:Embeddings):
     "Move the finished vectors into place, their record first"
     emb.vectors.flush()
     RecordFile.save(emb, meta_path(out))
     files, _ = partial_files(out, ['vectors'])
     os.replace(files['vectors'], out); drop_partial(out, ['vectors'])
-    return Embeddings.load(out)

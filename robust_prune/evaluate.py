@@ -14,6 +14,7 @@ from .core import InputError, maybe_bar
 from .data import ArrayDataset, to_float
 from .attacks import pgd, default_alpha, check_attack, NORMS
 from .models import check_input
+from .distributed import share, is_main, all_gather
 
 # %% auto #0
 __all__ = ['ATTACKS', 'eval_positions', 'accuracy_under', 'evaluate']
@@ -41,24 +42,26 @@ def accuracy_under(model, ds:ArrayDataset, attack=None, n:int|None=None, seed:in
     "Accuracy of `model` (in eval mode) on `n` samples of `ds`, each attacked by `attack(model, x, y)` if given"
     model.eval()
     pos, correct = eval_positions(ds, n, seed), 0
-    for x, y in _batches(ds, pos, bs, _device(model), progress):
+    for x, y in _batches(ds, pos[share(len(pos))], bs, _device(model), progress and is_main()):
         if attack is not None: x = attack(model, x, y)
         with torch.no_grad(): correct += (model(x).argmax(1) == y).sum().item()
-    return correct / len(pos)
+    return sum(all_gather(correct)) / len(pos)   # under `torchrun`, each process attacked its share
 
 # %% ../nbs/10_evaluate.ipynb #e06b8668
 def _autoattack(model, ds, pos, eps, norm, bs, seed, progress):
     "AutoAttack's accuracy; with `progress`, its log (each attack's robust accuracy as it goes) is printed"
     from pyautoattack import AutoAttack
-    x, y, _ = ds.raw_batch(pos)
+    own = pos[share(len(pos))]   # under `torchrun`, each process attacks its share
+    if len(own) == 0: return sum(all_gather(0)) / len(pos)
+    x, y, _ = ds.raw_batch(own)
     adversary = AutoAttack(model, norm=dict(linf='Linf', l2='L2')[norm], eps=eps, version='standard',
                            device=_device(model), seed=seed)
     log, handler = logging.getLogger('auto-attack'), logging.StreamHandler(sys.stdout)
     level = log.level
-    if progress: log.addHandler(handler); log.setLevel(logging.DEBUG)
+    if progress and is_main(): log.addHandler(handler); log.setLevel(logging.DEBUG)
     try: _, y_adv = adversary.run_standard_evaluation(to_float(x), y, batch_size=bs)
     finally: log.removeHandler(handler); log.setLevel(level)
-    return (y_adv.cpu() == y).float().mean().item()
+    return sum(all_gather((y_adv.cpu() == y).sum().item())) / len(pos)
 
 def evaluate(model, ds:ArrayDataset,
              attack:Literal[ATTACKS]='pgd', # clean accuracy, PGD, or AutoAttack (standard)

@@ -14,7 +14,7 @@ import faiss
 from fastcore.basics import ifnone
 from fastcore.meta import delegates
 from scipy.stats import spearmanr, kendalltau, rankdata
-from .core import InputError, maybe_bar, slices
+from .core import InputError, maybe_bar, slices, delegates_fields
 from .data import ArrayDataset
 from .scores import Scores, scores_meta
 from .select import keep_mask
@@ -395,7 +395,7 @@ def _scored(scores:Scores, source:Embeddings, source_own=None):
     return (ids, np.asarray(source.vectors[ids], dtype=np.float32), by_id[ids],
             None if labels is None else labels[ids], own)
 
-@delegates(KNN)
+@delegates_fields(KNN)
 def estimate(scores:Scores, source:Embeddings, method:str='knn', source_own=None, ks=K_CANDIDATES, folds:int=5,
              seed:int=0, report=print, **knn):
     "Cross-validated in-source Spearman of extrapolating `scores` by `method` with `k` (or all `ks`): table, best first"
@@ -421,7 +421,7 @@ def estimate(scores:Scores, source:Embeddings, method:str='knn', source_own=None
     return cv
 
 # %% ../nbs/09_extrapolate.ipynb #9c2971b8
-@delegates(KNN)
+@delegates_fields(KNN)
 def extrapolate(scores:Scores, source:Embeddings, dest:Embeddings, method:str='knn', source_own=None, dest_own=None,
                 ks=K_CANDIDATES, folds:int=5, seed:int=0, chunk:int=2**16, progress:bool=True, report=print, **knn):
     "`scores` of the `source` samples extrapolated to the `dest` samples by `method`: a `Scores` over `dest`'s ids"

@@ -10,6 +10,7 @@ import numpy as np, torch
 from fastcore.basics import ifnone
 from fastai.callback.core import Callback
 from .core import InputError
+from .distributed import is_main, gather_latest
 from .scores import (DYNAMICS_FIELDS, SOURCES, Dynamics, dynamics_fields, dynamics_arrays,
                                  write_dynamics_meta)
 
@@ -47,7 +48,8 @@ class DynamicsRecorder(Callback):
 
     def before_fit(self):
         self.n = self.dls.train.dataset.n_ids
-        if self.folder is not None:
+        if self.folder is not None and not is_main(): self.arrays = {}   # on several processes, rank 0 keeps the files
+        elif self.folder is not None:
             self.arrays = dynamics_arrays(self.folder, self.sources, self.n_epoch, self.n, self.dtype)
         else:
             self.arrays = {(s, f): np.full((self.n_epoch, self.n), np.nan, self.dtype)
@@ -56,6 +58,7 @@ class DynamicsRecorder(Callback):
 
     def before_train(self):
         self._buf = torch.full((len(self.sources), len(DYNAMICS_FIELDS), self.n), float('nan'), device=self.dls.device)
+        self._when = torch.full((self.n,), -1, dtype=torch.long, device=self.dls.device)   # the batch that wrote it
         self._pending = []
 
     def before_batch(self):
@@ -73,7 +76,7 @@ class DynamicsRecorder(Callback):
     def after_loss(self):
         learn = self.learn
         if not learn.training: return
-        self._pending.append((learn.sample_idx, learn.yb[0], [self._logits(s) for s in self.sources]))
+        self._pending.append((learn.sample_idx, learn.yb[0], [self._logits(s) for s in self.sources], learn.iter))
         if len(self._pending) == self.every: self._flush()
 
     def _flush(self):
@@ -84,14 +87,16 @@ class DynamicsRecorder(Callback):
         for i, z in enumerate(logits):
             f = dynamics_fields(torch.cat(z), y)
             self._buf[i][:, ids] = torch.stack([f[k] for k in DYNAMICS_FIELDS])
+        self._when[ids] = torch.cat([torch.full_like(p[0], p[3]) for p in self._pending]).to(self._when.device)
         self._pending = []
 
     def after_train(self):
         self._flush()
-        rows = self._buf.cpu().numpy()
+        rows = gather_latest(self._buf, self._when).cpu().numpy()   # every process's samples (one process: its own)
+        self.epochs = self.epoch + 1
+        if not self.arrays: return
         for i, s in enumerate(self.sources):
             for j, f in enumerate(DYNAMICS_FIELDS): self.arrays[s, f][self.epoch] = rows[i, j]
-        self.epochs = self.epoch + 1
         if self.folder is not None:
             for a in self.arrays.values(): a.flush()
             write_dynamics_meta(self.folder, self.sources, self.n_epoch, self.n, self.dtype, self.epochs)

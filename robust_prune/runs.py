@@ -7,6 +7,7 @@ Docs: https://robust-prune.github.io/robust_prune/runs.html.md"""
 # %% ../nbs/14_runs.ipynb #8edb6b0e
 from __future__ import annotations
 import datetime
+from functools import partial
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 from typing import Literal
@@ -15,7 +16,9 @@ from fastcore.basics import ifnone
 import robust_prune
 import contextlib
 from .core import InputError, MissingInput, atomic_path, write_json, read_json, declared, locked, interactive
-from .data import load_splits, dataloaders, check_labels, fingerprint, check_fingerprint
+from .data import load_splits, load_dataset, dataloaders, check_labels, fingerprint, check_fingerprint
+from .pools import mix, MixedDL, EPOCH_LENGTHS, epoch_plan
+from .distributed import on_main, check_same, is_main
 from .models import create_model, ARCHS
 from .attacks import NORMS
 from .scores import SOURCES, SCORES, Scores, scores_meta, score_methods
@@ -54,6 +57,9 @@ class RunConfig:
     data:str='digits' # data spec: 'digits', 'npz:PATH', 'mnist[:ROOT]', 'cifar10[:ROOT]' (see `data.DATASETS`)
     valid:int|float|str|None=None # validation: carved count/fraction (0: none) or data spec (default: test set or 20 %)
     split_seed:int=0                             # seed of the carved validation split, fixed across training seeds
+    aux_data:str|None=None # generated images mixed into every batch, a data spec (e.g. 'npz:POOL'): ids after the real
+    aux_fraction:float|None=None # with aux_data: the share of each batch that is generated, in [0, 1) (default 0.7)
+    epoch_length:Literal[EPOCH_LENGTHS]|None=None # with aux_data: ceil(N/bs) batches (real-batches), or all real once
     seed:int=0                                   # seed of the weights, batches, attacks and random pruning
     arch:Literal[tuple(ARCHS)]|None=None         # network (default: the preset's)
     trainer:Literal[tuple(TRAINERS)]='rs-fgsm'   # how training attacks its inputs ('standard': not at all)
@@ -133,6 +139,9 @@ def check(cfg:RunConfig):
     for name, low in [('eps', 0), ('probe', 0)]:
         if getattr(cfg, name) < low: raise InputError(f"`{name}` must be >= {low}, got {getattr(cfg, name)}")
     if cfg.lr_max <= 0: raise InputError(f"`lr_max` must be > 0, got {cfg.lr_max}")
+    if cfg.aux_data is None and (cfg.aux_fraction is not None or cfg.epoch_length is not None):
+        raise InputError("`aux_fraction` and `epoch_length` say how to mix generated data: name it (`aux_data`)")
+    if cfg.aux_data is not None: epoch_plan(1, cfg.bs, cfg.aux_fraction, cfg.epoch_length)   # the sampler checks them
     trains = recipe(cfg.trainer, cfg.norm, **trainer_settings(cfg))   # the trainer checks its own settings
     if cfg.eps_from is not None and trains.attack is None:
         raise InputError(f"`eps_from` sets attack budgets: it needs a `trainer` that attacks, not {cfg.trainer!r}")
@@ -159,6 +168,8 @@ def resolve(cfg:RunConfig, shape:tuple, n_classes:int):
     filled = {k: p[k] for k in ('arch', 'epochs', 'bs', 'lr_max', 'opt', 'pct_up', 'augment')
               if getattr(cfg, k) is None}
     if cfg.eps is None: filled['eps'] = p['eps'].get(cfg.norm, p['eps']['linf'])
+    if cfg.aux_data is not None:   # the mixing recipe's defaults: 70 % generated, Wang et al.'s epochs
+        filled.update(aux_fraction=ifnone(cfg.aux_fraction, 0.7), epoch_length=ifnone(cfg.epoch_length, 'real-batches'))
     cfg = check(replace(cfg, **filled, n_classes=n_classes))
     settings, own = TRAINERS[cfg.trainer].defaults(trainer_settings(cfg)), _trainer_fields()
     extra = {k: v for k, v in settings.items() if k not in own}
@@ -183,6 +194,7 @@ def run_data(cfg:RunConfig):
     if cfg.n_classes is not None:
         for ds, part in [(train, 'training'), (valid, 'validation')]:
             check_labels(ds.labels, len(ds), cfg.n_classes, f'{part} labels of {cfg.data}')
+    if cfg.aux_data is not None: train = mix(train, load_dataset(cfg.aux_data, download=cfg.download))
     return train, valid
 
 # %% ../nbs/14_runs.ipynb #1590b5a5
@@ -194,7 +206,9 @@ def data_record(cfg:RunConfig, train):
 def run_learner(cfg:RunConfig, train, valid, checkpoint=None, dynamics_folder=None, eps=None):
     "The learner of resolved `cfg`, seeded, with pruning, checkpoints, dynamics folder if asked; `eps`: a budget per id"
     torch.manual_seed(cfg.seed)
-    dls = dataloaders(train, valid, bs=cfg.bs, seed=cfg.seed)
+    loader = None if cfg.aux_data is None else partial(MixedDL, aux_fraction=cfg.aux_fraction,
+                                                       epoch_length=cfg.epoch_length)
+    dls = dataloaders(train, valid, bs=cfg.bs, seed=cfg.seed, loader=loader)
     model = create_model(cfg.arch, cfg.n_classes, train.shape)
     cbs = [prune_callback(cfg)] if cfg.prune else []
     if checkpoint is not None: cbs.append(Checkpoint(checkpoint))
@@ -253,8 +267,12 @@ def run_config(run_dir):
 def _selection_for(cfg:RunConfig, train):
     "The `Selection` that `cfg` names, checked against the training data, or None"
     if cfg.selection is None: return None
-    sel = Selection.load(cfg.selection)
-    check_fingerprint(sel.rule['data'], train, f"selection {cfg.selection}")
+    sel, what = Selection.load(cfg.selection), f"selection {cfg.selection}"
+    if train.n_real is not None and sel.rule['data'].get('n') == train.n_ids - train.n_real:   # of the pool alone
+        check_fingerprint(sel.rule['data'], load_dataset(cfg.aux_data), what)
+        return Selection(np.concatenate([np.ones(train.n_real, bool), sel.mask]),
+                         dict(sel.rule, pool='aux', pool_data=sel.rule['data'], data=fingerprint(train)))
+    check_fingerprint(sel.rule['data'], train, what)
     return sel
 
 def _eps_for(cfg:RunConfig, train):
@@ -294,28 +312,36 @@ def train_run(cfg:RunConfig, out, quiet:bool=False, cbs=None):
     train, valid = run_data(cfg)
     cfg = resolve(cfg, train.shape, ifnone(cfg.n_classes, train.n_classes))
     sel, data, eps = _selection_for(cfg, train), data_record(cfg, train), _eps_for(cfg, train)
+    check_same(asdict(cfg), 'the run config')   # processes launched with other arguments are refused at once
     if done := _finished(cfg, out, sel, eps): return done
     trained = train if sel is None else train.subset(sel.mask)
     meta = dict(config=asdict(cfg), data=dict(data, n_train=len(trained), n_valid=len(valid), shape=list(train.shape),
                 n_classes=cfg.n_classes, classes=train.classes), version=robust_prune.__version__)
-    with locked(out):
-        if done := _finished(cfg, out, sel, eps): return done   # another process finished it meanwhile
-        if not (out/'config.json').exists():
-            write_json(out/'config.json', dict(meta, created=datetime.datetime.now().isoformat(timespec='seconds')))
-            if sel is not None: sel.save(out/'selection.npz')
-            if eps is not None:
-                with atomic_path(out/'eps.npy') as tmp, open(tmp, 'wb') as f: np.save(f, eps)
+    with contextlib.ExitStack() as held:
+        def start():
+            "Rank 0: the lock, then the run's record, unless another process finished the run meanwhile"
+            held.enter_context(locked(out))
+            if done := _finished(cfg, out, sel, eps): return done
+            if not (out/'config.json').exists():
+                write_json(out/'config.json', dict(meta, created=datetime.datetime.now().isoformat(timespec='seconds')))
+                if sel is not None: sel.save(out/'selection.npz')
+                if eps is not None:
+                    with atomic_path(out/'eps.npy') as tmp, open(tmp, 'wb') as f: np.save(f, eps)
+        if done := on_main(start): return done
         learn = run_learner(cfg, trained, valid, checkpoint=out/'checkpoint.pth', dynamics_folder=out/'dynamics',
                             eps=eps)
         if cbs is not None: learn.add_cbs(cbs)
         with contextlib.ExitStack() as output:
-            if quiet: output.enter_context(learn.no_bar()); output.enter_context(learn.no_logging())
+            if quiet or not is_main(): output.enter_context(learn.no_bar()); output.enter_context(learn.no_logging())
             elif not interactive(): output.enter_context(learn.epoch_lines())   # a log: a line per epoch
             fit_run(learn, cfg)
-        summary = _summary(_save_artifacts(learn, cfg, out, data, train.labels))
-        write_json(out/'metrics.json', dict(train=summary, evaluations=[]))
-        (out/'checkpoint.pth').unlink(missing_ok=True)
-    return summary
+        def finish():
+            "Rank 0: the weights, epochs and metrics"
+            summary = _summary(_save_artifacts(learn, cfg, out, data, train.labels))
+            write_json(out/'metrics.json', dict(train=summary, evaluations=[]))
+            (out/'checkpoint.pth').unlink(missing_ok=True)
+            return summary
+        return on_main(finish)
 
 # %% ../nbs/14_runs.ipynb #71ec1f12
 def load_run(run_dir):

@@ -13,7 +13,8 @@ import numpy as np, torch
 from typing import Literal
 import robust_prune
 from .core import (InputError, MissingInput, maybe_bar, slices, read_json, write_json, Registry, RecordFile,
-                               allocate, disk_error, open_partial, save_partial)
+                               allocate, disk_error)
+from .distributed import sharded
 from .data import to_float, fingerprint
 from .attacks import deepfool, NORMS
 from .models import check_input
@@ -321,17 +322,12 @@ def model_scores(model, ds, method:str='margin', bs:int=256, progress:bool=True,
     data = data or fingerprint(ds)
     job = dict(method=method, params=ext.defaults(params), data=data, bs=bs, version=robust_prune.__version__)
     shapes = {k: ((n,), t) for k, t in MODEL_SCORE_ARRAYS.items()}
-    if resume is None: arrays, done = {k: np.empty(*v) for k, v in shapes.items()}, 0
-    else: arrays, done = open_partial(resume, job, shapes)
-    parts = slices(n, bs)
-    for i, sl in enumerate(maybe_bar(parts, progress)):
-        if sl.stop <= done: continue
+    def compute(sl):
         x, y, ids = ds.raw_batch(np.arange(sl.start, sl.stop))
         out = ext.fn(model, to_float(x.to(device)), y.to(device), **params)
         s, b = out if isinstance(out, tuple) else (out, torch.zeros(len(out), dtype=torch.bool))
-        arrays['score'][sl], arrays['bound'][sl] = s.detach().cpu().double().numpy(), b.cpu().numpy()
-        arrays['index'][sl], arrays['label'][sl] = ids.numpy(), y.numpy()
-        if resume is not None and ((i + 1) % save_every == 0 or sl.stop == n): save_partial(resume, job, arrays, sl.stop)
+        return dict(score=s.detach().cpu().double().numpy(), bound=b.cpu().numpy(), index=ids.numpy(), label=y.numpy())
+    arrays = sharded(n, bs, shapes, compute, resume, job, save_every, progress, what=f'{method} of {n} samples')
     a = {k: np.array(v) for k, v in arrays.items()}
     meta = scores_meta(method, data, job['params'], lower_bounds=int(a['bound'].sum()), **(meta or {}))
     return Scores(a['score'], a['index'], meta, label=a['label'], lower_bound=a['bound'])

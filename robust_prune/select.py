@@ -14,7 +14,7 @@ from .data import check_labels
 from .scores import Scores
 
 # %% auto #0
-__all__ = ['REMOVE', 'RULE_BRANCHES', 'check_rule', 'keep_mask', 'Selection', 'select', 'puma_eps', 'rule_counts']
+__all__ = ['REMOVE', 'POOLS', 'RULE_BRANCHES', 'check_rule', 'keep_mask', 'Selection', 'select', 'puma_eps', 'rule_counts']
 
 # %% ../nbs/05_select.ipynb #4e1e0008
 REMOVE = ('lowest', 'highest', 'both-tails', 'near-mean', 'random')
@@ -91,8 +91,16 @@ class Selection(RecordFile):
                 f"{how}{', class-balanced' if r.get('class_balanced') else ''})")
 
 # %% ../nbs/05_select.ipynb #806ea85e
-def select(scores:Scores, keep:float, remove:str, class_balanced:bool=False, seed:int=0):
+POOLS = ('all', 'aux', 'real')
+
+def select(scores:Scores, keep:float, remove:str, class_balanced:bool=False, seed:int=0,
+           pool:str='all'): # of real + generated data: select among the generated ('aux') or real ids only, keep the rest
     "The `Selection` that keeps a fraction `keep` of the ids of `scores`, `remove` naming what goes"
+    if pool not in POOLS: raise InputError(f"`pool` must be one of {POOLS}, got {pool!r}")
+    n_real = scores.meta['data'].get('n_real')
+    if pool != 'all' and n_real is None:
+        raise InputError(f"`pool`={pool!r} selects among the generated or the real samples: it needs the scores of "
+                         "real + generated data (a run with aux_data)")
     labels = None
     if class_balanced:
         if scores.label is None:
@@ -102,10 +110,15 @@ def select(scores:Scores, keep:float, remove:str, class_balanced:bool=False, see
         raise InputError(f"the scores cover {len(scores)} of the {scores.n_ids} ids of {scores.meta['data']['name']}; "
                          "a selection needs all of them")
     order = np.argsort(scores.index)
-    kept = keep_mask(scores.score[order], keep, remove, labels=None if labels is None else labels[order],
-                     class_balanced=class_balanced, seed=seed)
+    ids = scores.index[order]
+    among = np.ones(len(ids), bool) if pool == 'all' else (ids >= n_real) if pool == 'aux' else (ids < n_real)
+    kept = np.ones(len(ids), bool)
+    kept[among] = keep_mask(scores.score[order][among], keep, remove,
+                            labels=None if labels is None else labels[order][among], class_balanced=class_balanced,
+                            seed=seed)
     rule = dict(remove=remove, keep=keep, class_balanced=class_balanced, seed=seed, n_kept=int(kept.sum()),
-                scores=scores.meta, data=scores.meta['data'], version=robust_prune.__version__)
+                scores=scores.meta, data=scores.meta['data'], version=robust_prune.__version__,
+                **({} if pool == 'all' else dict(pool=pool)))
     return Selection(kept, rule)
 
 # %% ../nbs/05_select.ipynb #a02771b4

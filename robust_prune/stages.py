@@ -6,24 +6,25 @@ Docs: https://robust-prune.github.io/robust_prune/stages.html.md"""
 
 # %% ../nbs/15_stages.ipynb #98429df4
 from __future__ import annotations
-import warnings
+import warnings, contextlib
 from pathlib import Path
 from typing import Literal
 import numpy as np
 from fastcore.basics import ifnone
 from fastcore.meta import delegates
 from fastai.torch_core import default_device
-from .core import InputError, MissingInput, npz_path, write_json, read_json, locked, drop_partial
+from .core import InputError, MissingInput, npz_path, write_json, read_json, locked, drop_partial, delegates_fields
 from .data import ArrayDataset, load_dataset, parse_spec, check_labels, check_fingerprint, DATASETS
 from .scores import (SOURCES, SCORES, Scores, scores_meta, open_dynamics, score_dynamics, model_scores,
                                  MODEL_SCORE_ARRAYS)
-from .select import REMOVE, select
+from .select import REMOVE, POOLS, select
 from .train import recipe
 from .attacks import NORMS
 from .embed import (Embeddings, EMB_DTYPES, embed, model_embedder, embedder_for, register_embedder,
                                 load_torchscript)
 from .extrapolate import KNN, self_features, extrapolate, estimate, METHODS
 from .evaluate import evaluate
+from .distributed import on_main
 from .runs import RunConfig, run_config, run_data, load_run, data_record, trainer_settings
 
 # %% auto #0
@@ -88,7 +89,7 @@ def score_run(
     if not (run_dir/'model.pth').exists():
         raise InputError(f"{run_dir} is not a finished run: its dynamics are incomplete")
     train, _ = run_data(cfg)
-    record = {k: meta['data'][k] for k in ('name', 'n', 'labels', 'valid', 'split_seed')}
+    record = {k: meta['data'][k] for k in ('name', 'n', 'labels', 'n_real', 'valid', 'split_seed') if k in meta['data']}
     check_fingerprint(record, train, f"the run in {run_dir}")
     extra = {}
     if ext.info['kind'] == 'plain':
@@ -104,7 +105,7 @@ def score_run(
                     scores_meta(method, record, params, run=run_dir, dynamics=source_, seed=seed, epochs=epochs,
                                 trainer=cfg.trainer, **extra),
                     label=train.labels)
-    if out is not None: scores.save(out)
+    if out is not None: on_main(scores.save, out)
     return scores
 
 def _model_score_run(source, method, data, valid, split_seed, bs, out, progress, **params):
@@ -115,10 +116,12 @@ def _model_score_run(source, method, data, valid, split_seed, bs, out, progress,
     train, _ = run_data(cfg)
     scores = model_scores(model.to(default_device()), train, method, bs=bs, progress=progress,
                           data=data_record(cfg, train), meta=dict(run=str(source)), resume=out, **params)
-    if out is not None:
-        scores.save(out)
-        drop_partial(out, MODEL_SCORE_ARRAYS)   # the work kept beside `out` while scoring
+    if out is not None: on_main(_save_model_scores, scores, out)
     return scores
+
+def _save_model_scores(scores, out):
+    "Write `scores` to `out` and remove the work kept beside it while scoring"
+    scores.save(out); drop_partial(out, MODEL_SCORE_ARRAYS)
 
 # %% ../nbs/15_stages.ipynb #33b0940f
 def select_file(
@@ -127,11 +130,12 @@ def select_file(
     remove:Literal[REMOVE], # what goes: lowest or highest scores, half per tail, those nearest the mean, or random ones
     class_balanced:bool=False, # remove the same fraction of every class
     seed:int=0, # the seed of `remove` random
+    pool:Literal[POOLS]='all', # of real + generated data: prune only the generated ids (aux), or only the real ones
     out:str|None=None): # the selection file to write (.npz)
     "The `Selection` that keeps a fraction `keep` of the samples of the scores file `scores`, `remove` naming what goes"
     if out is not None: npz_path(out, 'selection file')
-    sel = select(Scores.load(scores), keep, remove, class_balanced=class_balanced, seed=seed)
-    if out is not None: sel.save(out)
+    sel = select(Scores.load(scores), keep, remove, class_balanced=class_balanced, seed=seed, pool=pool)
+    if out is not None: on_main(sel.save, out)
     return sel
 
 # %% ../nbs/15_stages.ipynb #471d6463
@@ -165,13 +169,17 @@ def evaluate_run(
         raise InputError(f"the run in {run_dir} has no validation data (valid={cfg.valid}): "
                          "name the evaluation data (`data`, --data)")
     check_labels(ds.labels, len(ds), cfg.n_classes, f'labels of {data or cfg.data}')
-    with locked(run_dir):   # read before the attack, so that a damaged file is found before the work is done
-        metrics = (read_json(run_dir/'metrics.json', 'run metrics') if (run_dir/'metrics.json').exists()
-                   else dict(evaluations=[]))
+    with contextlib.ExitStack() as held:
+        def start():
+            "Rank 0: the lock, and the metrics read before the attack, so that a damaged file is found before the work"
+            held.enter_context(locked(run_dir))
+            return (read_json(run_dir/'metrics.json', 'run metrics') if (run_dir/'metrics.json').exists()
+                    else dict(evaluations=[]))
+        metrics = on_main(start)
         rec = evaluate(model, ds, eps=ifnone(eps, cfg.eps), norm=ifnone(norm, cfg.norm), **kwargs)
         same = lambda r: all(r.get(k) == rec.get(k) for k in _SAME)
         metrics['evaluations'] = [r for r in metrics.get('evaluations', []) if not same(r)] + [rec]
-        write_json(run_dir/'metrics.json', metrics)
+        on_main(write_json, run_dir/'metrics.json', metrics)
     return rec
 
 # %% ../nbs/15_stages.ipynb #b1e70002
@@ -214,7 +222,7 @@ def run_self_features(run_dir, ds:ArrayDataset, progress:bool=True):
     return self_features(model, ds, attack, cfg.eps, seed=cfg.seed, progress=progress)
 
 # %% ../nbs/15_stages.ipynb #297ef104
-@delegates(KNN)
+@delegates_fields(KNN)
 def extrapolate_files(
     source_scores:str, # a scores file (robust-prune score)
     source_emb:str, # the embeddings of the scored samples (robust-prune embed, or a plain .npy in id order)
@@ -254,5 +262,5 @@ def extrapolate_files(
     if dest is None:
         return estimate(scores, source, method, own.get('source_own'), folds=folds, report=report, **settings)
     res = extrapolate(scores, source, dest, method, folds=folds, progress=progress, report=report, **own, **settings)
-    if out is not None: res.save(out)
+    if out is not None: on_main(res.save, out)
     return res

@@ -23,6 +23,9 @@ from fastai.callback.schedule import ParamScheduler, SchedLin, combine_scheds
 from fastai.optimizer import OptimWrapper
 from fastai.metrics import accuracy
 from .core import InputError, Registry, atomic_path
+from .distributed import world, rank, is_main, broadcast, all_gather, share, split_batch, batch_draw
+from .data import batch_sizes
+from fastai.distributed import DistributedTrainer
 from .attacks import fgsm, rs_fgsm, pgd, trades_attack, kl_loss, default_alpha, check_attack, NORMS
 from .scores import SOURCES, SCORES, score_dynamics, score_methods
 from .record import SampleIndex, DynamicsRecorder
@@ -32,8 +35,9 @@ from .select import check_rule, keep_mask
 __all__ = ['TRAINERS', 'AUGMENTS', 'OPTIMIZERS', 'AdversarialTraining', 'Recipe', 'register_trainer', 'recipe',
            'standard_training', 'fgsm_training', 'rs_fgsm_training', 'pgd_training', 'Trades', 'trades_training',
            'crop_flip', 'RandomCropFlip', 'PruneAtEpoch', 'EpochLog', 'epoch_line', 'ProbePGD',
-           'catastrophic_overfitting', 'DeviceMixedPrecision', 'read_torch', 'Checkpoint', 'LeanRecorder',
-           'RobustLearner', 'robust_learner', 'triangular', 'LeanParamScheduler']
+           'catastrophic_overfitting', 'DeviceMixedPrecision', 'read_torch', 'Checkpoint', 'LoaderEpoch',
+           'DistributedTraining', 'WeightShares', 'SplitBatch', 'LeanRecorder', 'RobustLearner', 'robust_learner',
+           'triangular', 'LeanParamScheduler']
 
 # %% ../nbs/07_train.ipynb #30b490c4
 class AdversarialTraining(Callback):
@@ -147,11 +151,12 @@ def crop_flip(x:torch.Tensor, pad:int=4, flip:bool=True):
     b, c, h, w = x.shape
     dev = x.device
     padded = F.pad(x, (pad, pad, pad, pad))
-    top, left = torch.randint(0, 2 * pad + 1, (2, b, 1), device=dev)
+    top, left = batch_draw(lambda s: torch.randint(0, 2 * pad + 1, s, device=dev), (2, b, 1), dim=1)
     rows, cols = top + torch.arange(h, device=dev), left + torch.arange(w, device=dev)   # (B, H), (B, W)
     out = padded[torch.arange(b, device=dev)[:, None, None, None], torch.arange(c, device=dev)[None, :, None, None],
                  rows[:, None, :, None], cols[:, None, None, :]]
-    if flip: out = torch.where((torch.rand(b, device=dev) < 0.5)[:, None, None, None], out.flip(3), out)
+    if flip: out = torch.where((batch_draw(lambda s: torch.rand(s, device=dev), (b,)) < 0.5)[:, None, None, None],
+                               out.flip(3), out)
     return out
 
 # %% ../nbs/07_train.ipynb #b0c4845b
@@ -208,11 +213,11 @@ class PruneAtEpoch(Callback):
         mask[ds.ids[kept]] = True
         return mask
 
-    def _use(self, ds): self.dls.train.dataset, self.dls.train.n = ds, len(ds)
+    def _use(self, ds): self.dls.train.use(ds)
 
     def before_train(self):
         if self.epoch < self.at: return
-        if self.mask is None: self.mask = self.select()
+        if self.mask is None: self.mask = broadcast(self.select() if is_main() else None)   # decided once, on rank 0
         if self.dls.train.dataset is self.full: self._use(self.full.subset(self.mask))
 
     def after_fit(self): self._use(self.full)
@@ -239,7 +244,8 @@ class EpochLog(Callback):
         if not self._trained: return
         rec = self.learn.recorder
         values = {k: v for k, v in zip(rec.metric_names[1:], rec.log[1:]) if k != 'time'}
-        self.rows.append(dict(epoch=self.epoch, n_train=len(self.dls.train.dataset), steps=len(self.dls.train),
+        seen = {f'seen_{k}': v for k, v in getattr(self.dls.train, 'seen', {}).items()}   # real and generated
+        self.rows.append(dict(epoch=self.epoch, n_train=len(self.dls.train.dataset), steps=len(self.dls.train), **seen,
                               train_seconds=self._train_seconds, epoch_seconds=time.perf_counter() - self._start,
                               **values))
 
@@ -248,7 +254,7 @@ class EpochLog(Callback):
     def state_dict(self): return {'rows': self.rows}
     def load_state_dict(self, d): self.rows = list(d['rows'])
 
-# %% ../nbs/07_train.ipynb #cfafd74c
+# %% ../nbs/07_train.ipynb #68fd6e0a
 def epoch_line(names, values, n_epoch:int|None=None):
     "The line of a log for one epoch: the `Recorder`'s metric `names` and their `values`"
     def part(n, v):
@@ -318,7 +324,7 @@ def _set_rng_state(learn, s):
     learn.recorder.smooth_loss.count, learn.recorder.smooth_loss.val = s['smooth_loss']
     if s['cuda'] is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
-# %% ../nbs/07_train.ipynb #fab76ca1
+# %% ../nbs/07_train.ipynb #54af5e7e
 def read_torch(path, what:str, advice:str='rerun the stage that wrote it', weights_only:bool=True):
     "What `torch.save` wrote at `path`, a `what`; a damaged or truncated file is an `InputError` saying so"
     try: return torch.load(path, map_location='cpu', weights_only=weights_only)
@@ -341,12 +347,17 @@ class Checkpoint(Callback):
         if ck['n_epoch'] != self.n_epoch:
             raise InputError(f"{self.path} is a checkpoint of a {ck['n_epoch']}-epoch fit; "
                              f"this fit has {self.n_epoch} epochs")
-        self.model.load_state_dict(ck['model'])
+        getattr(self.model, 'module', self.model).load_state_dict(ck['model'])
         self.opt.load_state_dict(ck['opt'])
         if ck.get('scaler') is not None and self._scaler() is not None: self._scaler().load_state_dict(ck['scaler'])
         for name, cb in self._stateful().items():
             if name in ck['callbacks']: cb.load_state_dict(ck['callbacks'][name])
-        _set_rng_state(self.learn, ck['rng'])
+        rng = ck['rng']
+        if isinstance(rng, list):   # one state per process
+            if len(rng) != world():
+                raise InputError(f"{self.path} is a checkpoint of a run on {len(rng)} processes: resume it on as many")
+            rng = rng[rank()]
+        _set_rng_state(self.learn, rng)
         self.start = ck['epoch'] + 1
 
     def before_epoch(self):
@@ -354,11 +365,56 @@ class Checkpoint(Callback):
 
     def after_epoch(self):
         if self.epoch < self.start: return
-        scaler = self._scaler()
-        ck = dict(epoch=self.epoch, n_epoch=self.n_epoch, model=self.model.state_dict(), opt=self.opt.state_dict(),
-                  scaler=scaler.state_dict() if scaler is not None else None,
-                  callbacks={n: cb.state_dict() for n, cb in self._stateful().items()}, rng=_rng_state(self.learn))
+        scaler, rng = self._scaler(), all_gather(_rng_state(self.learn))   # every process's random generators
+        if not is_main(): return
+        ck = dict(epoch=self.epoch, n_epoch=self.n_epoch, model=getattr(self.model, 'module', self.model).state_dict(),
+                  opt=self.opt.state_dict(), scaler=scaler.state_dict() if scaler is not None else None,
+                  callbacks={n: cb.state_dict() for n, cb in self._stateful().items()},
+                  rng=rng if world() > 1 else rng[0])
         with atomic_path(self.path) as tmp: torch.save(ck, tmp)
+
+# %% ../nbs/07_train.ipynb #e6911c00
+class LoaderEpoch(Callback):
+    "Tell the training loader which epoch comes, for loaders whose order depends on it"
+    def before_train(self):
+        set_epoch = getattr(self.dls.train, 'set_epoch', None)
+        if set_epoch is not None: set_epoch(self.epoch)
+
+# %% ../nbs/07_train.ipynb #8d399e2e
+class DistributedTraining(DistributedTrainer):
+    "fastai's `DistributedTrainer`, the loaders left to read each process's share of every global batch"
+    order = 11
+    def __init__(self, **kwargs):
+        gpu = torch.cuda.is_available()
+        super().__init__(sync_bn=gpu, cpu=not gpu, **kwargs)
+
+    def _wrap_dl(self, dl): return dl   # `ArrayDL.split` already gives each process its share
+
+# %% ../nbs/07_train.ipynb #16e83069
+class WeightShares(Callback):
+    "On several processes, weight an uneven share's loss by its size: the averaged gradient is the global batch mean's"
+    order = 90   # after every callback that makes the loss (TRADES)
+    def after_loss(self):
+        learn = self.learn
+        if not learn.training or world() == 1: return
+        size = batch_sizes(learn.dl.n, learn.dl.bs, world())[learn.iter]
+        share = len(learn.yb[0]) * world()
+        if share != size: learn.loss_grad = learn.loss_grad * (share / size)
+
+# %% ../nbs/07_train.ipynb #16e83070
+class SplitBatch(Callback):
+    "On several processes, random numbers for a training batch drawn as for the whole global batch (`batch_draw`)"
+    order = 1   # before the augmentation and the attack draw theirs
+    _held = None
+    def before_batch(self):
+        learn = self.learn
+        if not learn.training or world() == 1: return
+        size = batch_sizes(learn.dl.n, learn.dl.bs, world())[learn.iter]
+        self._held = split_batch(size, share(size))
+        self._held.__enter__()
+    def after_batch(self):
+        if self._held is not None: self._held.__exit__(None, None, None); self._held = None
+    after_fit = after_batch
 
 # %% ../nbs/07_train.ipynb #a11353d0
 class LeanRecorder(Recorder):
@@ -443,7 +499,8 @@ def robust_learner(dls, model,
     if attack is not None and eps is None: raise InputError(f"`trainer`={trainer!r} needs an attack budget `eps`")
     if opt not in OPTIMIZERS: raise InputError(f"`opt` must be one of {tuple(OPTIMIZERS)}, got {opt!r}")
     if augment not in AUGMENTS: raise InputError(f"`augment` must be one of {AUGMENTS}, got {augment!r}")
-    cbs = ([SampleIndex(), EpochLog()] + ([DynamicsRecorder(record, dynamics_folder, dynamics_dtype)] if record else [])
+    cbs = ([SampleIndex(), EpochLog(), LoaderEpoch()] + ([DistributedTraining(), WeightShares(), SplitBatch()] if world() > 1 else [])
+           + ([DynamicsRecorder(record, dynamics_folder, dynamics_dtype)] if record else [])
            + ([RandomCropFlip()] if augment == 'crop-flip' else []) + ([DeviceMixedPrecision()] if amp else [])
            + ([AdversarialTraining(attack, eps)] if attack is not None else []) + r.cbs + list(L(cbs)))
     if probe:
