@@ -6,7 +6,7 @@ Docs: https://robust-prune.github.io/robust_prune/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #f7307a3e
 from __future__ import annotations
-import os, random, struct, zipfile, warnings, copy, hashlib
+import os, random, struct, zipfile, warnings, copy, hashlib, mmap
 from pathlib import Path
 import numpy as np, torch
 from fastcore.basics import ifnone, patch, chunked
@@ -17,9 +17,9 @@ from .core import InputError, MissingInput, Registry
 from .distributed import world, share
 
 # %% auto #0
-__all__ = ['NPZ_KEYS', 'DATASETS', 'check_images', 'check_labels', 'to_float', 'ArrayDataset', 'split_dataset', 'load_npz',
-           'digits_dataset', 'data_root', 'torchvision_dataset', 'register_dataset', 'parse_spec', 'load_dataset',
-           'load_splits', 'batch_sizes', 'ArrayDL', 'dataloaders', 'fingerprint', 'check_fingerprint']
+__all__ = ['NPZ_KEYS', 'DATASETS', 'check_images', 'check_labels', 'to_float', 'read_rows', 'ArrayDataset', 'split_dataset',
+           'load_npz', 'digits_dataset', 'data_root', 'torchvision_dataset', 'register_dataset', 'parse_spec',
+           'load_dataset', 'load_splits', 'batch_sizes', 'ArrayDL', 'dataloaders', 'fingerprint', 'check_fingerprint']
 
 # %% ../nbs/01_data.ipynb #1cf1c895
 def check_images(images, arg:str='images'):
@@ -52,6 +52,14 @@ def to_float(x:torch.Tensor):
     if x.ndim == 3: x = x[:, None]
     else: x = x.permute(0, 3, 1, 2)
     return x.contiguous().float().div_(255)
+
+# %% ../nbs/01_data.ipynb #7b2e6d10
+def read_rows(images, rows):
+    "`images[rows]` in memory; from a memory map, the mapped pages are let go after the read (the file keeps them)"
+    out = np.asarray(images[rows])
+    if isinstance(images, np.memmap) and getattr(images, '_mmap', None) is not None and hasattr(mmap, 'MADV_DONTNEED'):
+        images._mmap.madvise(mmap.MADV_DONTNEED)
+    return out
 
 # %% ../nbs/01_data.ipynb #3f1b3973
 class ArrayDataset(torch.utils.data.Dataset):
@@ -98,14 +106,14 @@ class ArrayDataset(torch.utils.data.Dataset):
         return (self.images.shape[3] if self.images.ndim == 4 else 1, h, w)
 
     def __getitem__(self, i):
-        x = torch.from_numpy(np.ascontiguousarray(self.images[self.rows[i]]))
+        x = torch.from_numpy(np.ascontiguousarray(read_rows(self.images, self.rows[i])))
         return to_float(x[None])[0], int(self.labels[i]), int(self.ids[i])
 
     def raw_batch(self, pos):
         "uint8 images, labels and ids of the samples at positions `pos`, read in storage order"
         pos = np.asarray(pos, dtype=np.int64)
         pos = pos[np.argsort(self.rows[pos], kind='stable')]  # sequential reads from a memmap
-        return (torch.from_numpy(self.images[self.rows[pos]]), torch.from_numpy(self.labels[pos]),
+        return (torch.from_numpy(read_rows(self.images, self.rows[pos])), torch.from_numpy(self.labels[pos]),
                 torch.from_numpy(self.ids[pos]))
 
     def __repr__(self):
@@ -161,7 +169,10 @@ def _npz_memmap(path:Path, member:str):
         f.seek(info.header_offset + 30 + name_len + extra_len)
         shape, fortran, dtype = _npy_header(f)
         offset = f.tell()
-    return np.memmap(path, dtype=dtype, mode='r', offset=offset, shape=shape, order='F' if fortran else 'C')
+    images = np.memmap(path, dtype=dtype, mode='r', offset=offset, shape=shape, order='F' if fortran else 'C')
+    if hasattr(mmap, 'MADV_RANDOM') and getattr(images, '_mmap', None) is not None:
+        images._mmap.madvise(mmap.MADV_RANDOM)   # batches read scattered images: no read-ahead of their neighbours
+    return images
 
 # %% ../nbs/01_data.ipynb #7047b3bc
 NPZ_KEYS = (('image', 'label'), ('x', 'y'))

@@ -12,8 +12,8 @@ from typing import Literal
 import numpy as np
 from fastcore.basics import store_attr
 from .core import InputError, MissingInput, npz_path, read_json, write_json, disk_error, free_bytes, maybe_bar
-from .data import (ArrayDataset, ArrayDL, check_images, check_labels, batch_sizes, load_npz, NPZ_KEYS,
-                               _npy_header)
+from .data import (ArrayDataset, ArrayDL, read_rows, check_images, check_labels, batch_sizes, load_npz,
+                               NPZ_KEYS, _npy_header)
 
 # %% auto #0
 __all__ = ['EPOCH_LENGTHS', 'distort', 'stand_in_pool', 'StackedImages', 'mix', 'aux_per_batch', 'epoch_plan', 'mixed_batches',
@@ -80,7 +80,7 @@ class StackedImages:
         part = np.searchsorted(self.offsets, rows, side='right') - 1
         for i, p in enumerate(self.parts):
             sel = part == i
-            if sel.any(): out[sel] = p[rows[sel] - self.offsets[i]]
+            if sel.any(): out[sel] = read_rows(p, rows[sel] - self.offsets[i])
         return out
 
 # %% ../nbs/01a_pools.ipynb #680d4815
