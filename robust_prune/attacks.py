@@ -16,7 +16,8 @@ from .distributed import batch_draw
 
 # %% auto #0
 __all__ = ['NORMS', 'STARTS', 'DeepFool', 'per_sample', 'init_delta', 'project', 'ascent_step', 'check_attack', 'pgd', 'fgsm',
-           'rs_fgsm', 'default_alpha', 'kl_loss', 'trades_attack', 'perturbation_size', 'boundary_step', 'deepfool']
+           'rs_fgsm', 'default_alpha', 'kl_loss', 'trades_attack', 'perturbation_size', 'boundary_step',
+           'check_deepfool', 'deepfool']
 
 # %% ../nbs/03_attacks.ipynb #594100b9
 NORMS = ('linf', 'l2')
@@ -64,8 +65,10 @@ def ascent_step(delta:torch.Tensor, grad:torch.Tensor, alpha, norm:str='linf'):
     return delta + alpha * grad / (_l2(grad) + 1e-12)
 
 # %% ../nbs/03_attacks.ipynb #e42a1fd4
-def check_attack(norm:str, steps:int=1, restarts:int=1, start:str='uniform'):
-    "Raise an `InputError` unless the settings of an iterated attack are valid"
+def check_attack(norm:str, steps:int=1, restarts:int=1, start:str='uniform', alpha:float|None=None):
+    "Raise an `InputError` unless the settings of an iterated attack are valid (`alpha` None: the attack's default)"
+    if alpha is not None and not 0 < alpha < float('inf'):
+        raise InputError(f"`alpha` must be a step > 0, got {alpha}")
     if start not in STARTS: raise InputError(f"`start` must be one of {STARTS}, got {start!r}")
     if norm not in NORMS: raise InputError(f"`norm` must be one of {NORMS}, got {norm!r}")
     if int(steps) != steps or steps < 1: raise InputError(f"`steps` must be a whole number >= 1, got {steps}")
@@ -86,6 +89,9 @@ def pgd(model, x:torch.Tensor, y:torch.Tensor,
         loss_fn=None): # (logits, y) -> one loss per sample; cross-entropy by default
     "Projected gradient ascent on `loss_fn` from `x` within the `norm` ball of radius `eps`: the adversarial images"
     check_attack(norm, steps, restarts, start)
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise InputError(f"`x` and `y` must be torch tensors, got {type(x).__name__} and {type(y).__name__}")
+    if len(y) != len(x): raise InputError(f"`y` must hold one label per image: {len(y)} labels for {len(x)} images")
     eps, alpha = per_sample(eps, x, 'eps'), per_sample(alpha, x, 'alpha')
     loss_fn = ifnone(loss_fn, partial(F.cross_entropy, reduction='none'))
     best = best_wrong = best_loss = None
@@ -214,6 +220,13 @@ def _deepfool(model, x, y, norm, steps, overshoot, candidates, repick):
     size = torch.where(flipped, size, torch.maximum(size, first_estimate))
     return DeepFool(x_adv.detach(), torch.where(right, size, -size), flipped)
 
+def check_deepfool(norm:str, steps:int, overshoot:float, candidates:int|None=None):
+    "Raise an `InputError` unless these are valid settings of `deepfool`"
+    check_attack(norm, steps)
+    if not 0 <= overshoot < float('inf'): raise InputError(f"`overshoot` must be >= 0, got {overshoot}")
+    if candidates is not None and (int(candidates) != candidates or candidates < 1):
+        raise InputError(f"`candidates` must be a whole number >= 1 (or None: all), got {candidates}")
+
 def deepfool(model, x:torch.Tensor, y:torch.Tensor,
              norm:Literal[NORMS]='l2', # the norm of the margin
              steps:int=50, # at most this many linearisations per sample
@@ -221,6 +234,7 @@ def deepfool(model, x:torch.Tensor, y:torch.Tensor,
              candidates:int|None=None, # the k highest-scoring other classes only (None: all)
              repick:bool=False): # choose the `candidates` again at each step, where the sample is now
     "DeepFool (Moosavi-Dezfooli et al.), batched: `(x_adv, margin, flipped)`, margin negative for misclassified samples"
+    check_deepfool(norm, steps, overshoot, candidates)
     was_training = model.training
     model.eval()
     try: return _deepfool(model, x.detach(), y.to(x.device), norm, steps, overshoot, candidates, repick)

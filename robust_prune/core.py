@@ -17,9 +17,9 @@ from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 
 # %% auto #0
 __all__ = ['InputError', 'MissingInput', 'free_bytes', 'disk_error', 'atomic_path', 'write_json', 'read_json', 'allocate',
-           'locked', 'read_npz', 'npz_path', 'RecordFile', 'partial_files', 'open_partial', 'save_partial',
-           'drop_partial', 'interactive', 'ProgressLines', 'maybe_bar', 'slices', 'Option', 'declared',
-           'delegates_fields', 'Extension', 'Registry']
+           'locked', 'open_npz', 'read_npz', 'check_distinct', 'npz_path', 'RecordFile', 'partial_files',
+           'open_partial', 'save_partial', 'drop_partial', 'interactive', 'ProgressLines', 'maybe_bar', 'slices',
+           'check_seed', 'Option', 'declared', 'delegates_fields', 'Extension', 'Registry']
 
 # %% ../nbs/00_core.ipynb #5e1a9c02
 class InputError(ValueError):
@@ -109,13 +109,21 @@ def locked(folder, what:str='run directory'):
         yield folder
     finally: f.close()   # closing releases the lock
 
+# %% ../nbs/00_core.ipynb #663380ca
+def open_npz(path):
+    "`np.load` of the `.npz` at `path` (to use in a `with`); a single `.npy` array under that name is an `InputError`"
+    z = np.load(path, allow_pickle=False)
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise InputError(f"{path} holds a single .npy array, not an .npz archive of named arrays")
+    return z
+
 # %% ../nbs/00_core.ipynb #7d3f4c14
 def read_npz(path, keys, what:str, json_keys=()):
     "The arrays of the `.npz` at `path`, a `what` that must hold `keys`; the `json_keys` among them decoded from JSON"
     path = Path(path)
     if not path.is_file(): raise MissingInput(f"no {what} at {path}")
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open_npz(path) as z:
             if not set(keys) <= set(z.files):
                 raise InputError(f"{path} is not a {what}: it needs {list(keys)}, it has {sorted(z.files)}")
             arrays = {k: z[k] for k in z.files}
@@ -126,6 +134,12 @@ def read_npz(path, keys, what:str, json_keys=()):
                          "rerun the stage that wrote it") from None
 
 # %% ../nbs/00_core.ipynb #8553cc54
+def check_distinct(out, *inputs):
+    "Raise an `InputError` if the output `out` is one of the `inputs` a stage reads (it would be overwritten)"
+    for i in inputs:
+        if i is not None and Path(out).expanduser().resolve() == Path(i).expanduser().resolve():
+            raise InputError(f"`out` {out} is the input {i}: name another file, or the input is lost")
+
 def npz_path(path, what:str='record file'):
     "`path` as the place to write a `what`: it must end in `.npz` and must not be a folder"
     path = Path(path)
@@ -188,11 +202,16 @@ def open_partial(out, meta:dict, arrays:dict, rank:int|None=None, create:bool=Tr
         raise InputError(f"the work files of {out} ({', '.join(map(str, files.values()))}) are missing or damaged")
     if opened is None:
         done, opened = 0, {}
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        for n, (shape, dtype) in arrays.items():
-            try: opened[n] = np.lib.format.open_memmap(files[n], mode='w+', dtype=dtype, shape=tuple(shape))
-            except OSError as e: raise disk_error(e, files[n]) from None
-            allocate(files[n], files[n].stat().st_size)
+        try:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            for n, (shape, dtype) in arrays.items():
+                opened[n] = np.lib.format.open_memmap(files[n], mode='w+', dtype=dtype, shape=tuple(shape))
+                allocate(files[n], files[n].stat().st_size)
+        except (OSError, InputError) as e:   # no room: nothing half-made is left behind
+            opened.clear()
+            for f in files.values():
+                with contextlib.suppress(OSError): f.unlink()
+            raise e if isinstance(e, InputError) else disk_error(e, getattr(e, 'filename', None) or out) from None
     return opened, done
 
 def save_partial(out, meta:dict, arrays:dict, done:int, rank:int|None=None):
@@ -245,6 +264,13 @@ def slices(n:int, size:int):
     "Consecutive slices of at most `size` covering `range(n)`"
     if size < 1: raise InputError(f"`size` must be a positive number of items, got {size}")
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+# %% ../nbs/00_core.ipynb #3af6b068
+def check_seed(seed, arg:str='seed'):
+    "`seed`, if it is a whole number >= 0 (what NumPy's and PyTorch's generators take); else an `InputError`"
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"`{arg}` must be a whole number >= 0, got {seed!r}")
+    return int(seed)
 
 # %% ../nbs/00_core.ipynb #193afbd8
 @dataclass
@@ -337,6 +363,8 @@ class Extension:
         if extra:
             raise InputError(f"{self.name} takes "
                              f"{'the parameters ' + ', '.join(allowed) if allowed else 'no parameters'}, got {extra}")
+        validate = self.info.get('validate')   # the values too, where the extension says how, before any work
+        if validate is not None: validate(**self.defaults(params))
 
     def __call__(self, *args, **params):
         "Call the function with `args` (the leading ones the package passes) and the checked settings `params`"

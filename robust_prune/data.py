@@ -13,7 +13,7 @@ from fastcore.basics import ifnone, patch, chunked
 from fastai.torch_core import default_device, to_device, to_detach
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
-from .core import InputError, MissingInput, Registry
+from .core import InputError, MissingInput, Registry, open_npz
 from .distributed import world, share
 
 # %% auto #0
@@ -182,7 +182,7 @@ def load_npz(path, mmap:bool=True, n_classes:int|None=None):
     path = Path(path).expanduser()
     if not path.is_file(): raise MissingInput(f"no .npz file at {path}")
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open_npz(path) as z:
             keys = next((k for k in NPZ_KEYS if set(k) <= set(z.files)), None)
             if keys is None:
                 raise InputError(f"{path} must hold arrays 'image' and 'label' (or 'x' and 'y'), found {sorted(z.files)}")

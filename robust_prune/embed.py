@@ -27,7 +27,12 @@ __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'EMBEDDERS', 'EMB_DTYPES', 'Preproce
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 def _pair(size):
-    return None if size is None else tuple(size) if isinstance(size, (tuple, list)) else (int(size), int(size))
+    "`size` as (height, width): None, a number or a pair of whole numbers >= 1"
+    if size is None: return None
+    pair = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
+    if len(pair) != 2 or any(isinstance(v, bool) or int(v) != v or v < 1 for v in pair):
+        raise InputError(f"`size` must be a side in pixels >= 1 (or a pair of them), got {size!r}")
+    return tuple(int(v) for v in pair)
 
 class Preprocess(nn.Module):
     "Images in [0, 1] to a backbone's input: `channels` channels, resized to `size`, normalised by `mean` and `std`"
@@ -118,7 +123,8 @@ def timm_embedder(name:str, weights:str|None=None, size=None):
                            f"{_hf_cache()}), or name a file: timm:{name}:PATH") from None
     if path is not None: _load_weights(model, path, f"timm's {name}")
     cfg = timm.data.resolve_data_config({}, model=model)
-    pre = Preprocess(size or cfg['input_size'][1:], cfg['mean'], cfg['std'], cfg['input_size'][0], _interpolation(cfg))
+    pre = Preprocess(cfg['input_size'][1:] if size is None else size, cfg['mean'], cfg['std'], cfg['input_size'][0],
+                     _interpolation(cfg))
     emb = nn.Sequential(pre, model).eval()
     emb.spec = f"timm:{name}" + (f":{path or weights}" if weights else '') + (f" size {size}" if size else '')
     return emb
@@ -262,6 +268,9 @@ class Embeddings(RecordFile):
         if not path.is_file(): raise MissingInput(f"no embeddings at {path}")
         try: vectors = np.load(path, mmap_mode='r' if mmap else None, allow_pickle=False)
         except (OSError, ValueError) as e: raise InputError(f"{path} is not a readable .npy array ({e})") from None
+        if not isinstance(vectors, np.ndarray):
+            vectors.close()
+            raise InputError(f"{path} is an .npz archive, not embeddings (an .npy of one vector per image)")
         if not meta_path(path).exists(): return cls.plain_npy(vectors, path)
         a = read_npz(meta_path(path), cls._required, f'embeddings record (of {path.name})', json_keys=('meta',))
         return cls(vectors, a['label'], a['meta'])

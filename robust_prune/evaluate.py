@@ -76,8 +76,11 @@ def evaluate(model, ds:ArrayDataset,
              progress:bool=True): # show a progress bar
     "Accuracy of `model` on `n` samples of `ds` under `attack`, as a record"
     if attack not in ATTACKS: raise InputError(f"`attack` must be one of {ATTACKS}, got {attack!r}")
+    if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1:
+        raise InputError(f"`bs` must be a whole number >= 1, got {bs!r}")
     if attack != 'clean':
-        if eps is None or eps < 0: raise InputError(f"`attack`={attack!r} needs a budget `eps` >= 0, got {eps}")
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 <= eps < float('inf'):
+            raise InputError(f"`attack`={attack!r} needs a budget `eps` >= 0, got {eps!r}")
         check_attack(norm, steps, restarts)
     check_input(model, ds.shape)
     pos, start = eval_positions(ds, n, seed), time.perf_counter()

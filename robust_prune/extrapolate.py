@@ -351,6 +351,8 @@ class KNN:
             v = getattr(self, name)
             if v is not None and (int(v) != v or v < 1):
                 raise InputError(f"`{name}` must be a whole number >= 1, got {v!r}")
+        if self.index == 'ivf' and self.engine == 'torch':
+            raise InputError("an inverted-file index (`index`='ivf') is faiss's: `engine` faiss or auto")
 
     def sized(self, source:np.ndarray):
         "These settings for the source vectors `source`: IVF's cells and probes, and the engine, filled in"

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Literal
 import numpy as np
 from fastcore.basics import store_attr
-from .core import InputError, MissingInput, npz_path, read_json, write_json, disk_error, free_bytes, maybe_bar
+from .core import (InputError, MissingInput, npz_path, read_json, write_json, disk_error, free_bytes, maybe_bar,
+                               open_npz)
 from .data import (ArrayDataset, ArrayDL, read_rows, check_images, check_labels, batch_sizes, load_npz,
                                NPZ_KEYS, _npy_header)
 
@@ -192,7 +193,7 @@ def _npz_source(path:Path):
         raise InputError(f"{path} is not a readable .npz ({e})") from None
     keys = next((k for k in NPZ_KEYS if {f'{k[0]}.npy', f'{k[1]}.npy'} <= names), None)
     if keys is None: raise InputError(f"{path} must hold arrays 'image' and 'label' (or 'x' and 'y'), found {sorted(names)}")
-    with np.load(path, allow_pickle=False) as z:
+    with open_npz(path) as z:
         labels = z[keys[1]]
         classes = [str(c) for c in z['classes']] if 'classes' in z.files else None
     with zipfile.ZipFile(path) as zf, zf.open(f'{keys[0]}.npy') as f:

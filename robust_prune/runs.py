@@ -15,7 +15,8 @@ import numpy as np, pandas as pd, torch
 from fastcore.basics import ifnone
 import robust_prune
 import contextlib
-from .core import InputError, MissingInput, atomic_path, write_json, read_json, declared, locked, interactive
+from .core import (InputError, MissingInput, atomic_path, write_json, read_json, declared, locked, interactive,
+                               check_seed)
 from .data import load_splits, load_dataset, dataloaders, check_labels, fingerprint, check_fingerprint
 from .pools import mix, MixedDL, EPOCH_LENGTHS, epoch_plan
 from .distributed import on_main, check_same, is_main
@@ -25,7 +26,7 @@ from .scores import SOURCES, SCORES, Scores, scores_meta, score_methods
 from .select import REMOVE, Selection, puma_eps
 from .record import dynamics_sources
 from .train import (robust_learner, recipe, PruneAtEpoch, Checkpoint, TRAINERS, OPTIMIZERS, AUGMENTS,
-                                catastrophic_overfitting, read_torch)
+                                catastrophic_overfitting, read_torch, write_torch)
 
 # %% auto #0
 __all__ = ['PRESETS', 'SCHEDULES', 'RECORD', 'preset_name', 'RunConfig', 'config_fields', 'trainer_settings', 'prune_callback',
@@ -127,18 +128,29 @@ def prune_callback(cfg:RunConfig):
                         cfg.seed, **params)
 
 # %% ../nbs/14_runs.ipynb #0a7aa977
+def _fits(value, types:tuple):
+    "Whether `value` is of one of the declared `types` (an int where a float is declared; a bool only where declared)"
+    kinds = tuple(t for t in types if isinstance(t, type))
+    if not kinds: return True
+    if isinstance(value, bool): return bool in kinds
+    return isinstance(value, kinds + ((int,) if float in kinds else ()))
+
 def check(cfg:RunConfig):
     "Raise an `InputError` naming the field if `cfg` (resolved) cannot run"
     for f in config_fields():
         value = getattr(cfg, f.name)
         if f.choices and value is not None and value not in f.choices:
             raise InputError(f"`{f.name}` must be one of {f.choices}, got {value!r}")
+        if not f.choices and value is not None and not _fits(value, f.types):
+            raise InputError(f"`{f.name}` must be {' or '.join(t.__name__ for t in f.types)}, got {value!r}")
     for name in ('epochs', 'bs'):
         value = getattr(cfg, name)
         if int(value) != value or value < 1: raise InputError(f"`{name}` must be a whole number >= 1, got {value}")
-    for name, low in [('eps', 0), ('probe', 0)]:
-        if getattr(cfg, name) < low: raise InputError(f"`{name}` must be >= {low}, got {getattr(cfg, name)}")
-    if cfg.lr_max <= 0: raise InputError(f"`lr_max` must be > 0, got {cfg.lr_max}")
+    for name, low in [('eps', 0), ('probe', 0)]:   # `not >=`: NaN is refused too
+        if not getattr(cfg, name) >= low: raise InputError(f"`{name}` must be >= {low}, got {getattr(cfg, name)}")
+    if not 0 < cfg.lr_max < float('inf'): raise InputError(f"`lr_max` must be a number > 0, got {cfg.lr_max}")
+    if not 0 < cfg.pct_up < 1: raise InputError(f"`pct_up` must be a fraction in (0, 1), got {cfg.pct_up}")
+    check_seed(cfg.seed); check_seed(cfg.split_seed, 'split_seed')
     if cfg.aux_data is None and (cfg.aux_fraction is not None or cfg.epoch_length is not None):
         raise InputError("`aux_fraction` and `epoch_length` say how to mix generated data: name it (`aux_data`)")
     if cfg.aux_data is not None: epoch_plan(1, cfg.bs, cfg.aux_fraction, cfg.epoch_length)   # the sampler checks them
@@ -226,7 +238,7 @@ def fit_run(learn, cfg:RunConfig):
 # %% ../nbs/14_runs.ipynb #9129df55
 def _save_artifacts(learn, cfg, out:Path, data:dict, labels):
     "Write what a finished fit leaves besides its dynamics: weights, epochs, a prune-at-epoch's selection and scores"
-    with atomic_path(out/'model.pth') as tmp: torch.save(learn.model.state_dict(), tmp)
+    write_torch(learn.model.state_dict(), out/'model.pth')
     epochs = learn.epoch_log.frame
     with atomic_path(out/'epochs.csv') as tmp: epochs.to_csv(tmp, index=False)
     if cfg.prune:
@@ -312,6 +324,7 @@ def train_run(cfg:RunConfig, out, quiet:bool=False, cbs=None):
     train, valid = run_data(cfg)
     cfg = resolve(cfg, train.shape, ifnone(cfg.n_classes, train.n_classes))
     sel, data, eps = _selection_for(cfg, train), data_record(cfg, train), _eps_for(cfg, train)
+    create_model(cfg.arch, cfg.n_classes, train.shape)   # a network that cannot take these images: refused before writing
     check_same(asdict(cfg), 'the run config')   # processes launched with other arguments are refused at once
     if done := _finished(cfg, out, sel, eps): return done
     trained = train if sel is None else train.subset(sel.mask)

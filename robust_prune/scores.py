@@ -13,10 +13,10 @@ import numpy as np, torch
 from typing import Literal
 import robust_prune
 from .core import (InputError, MissingInput, maybe_bar, slices, read_json, write_json, Registry, RecordFile,
-                               allocate, disk_error)
+                               allocate, disk_error, check_seed)
 from .distributed import sharded
 from .data import to_float, fingerprint
-from .attacks import deepfool, NORMS
+from .attacks import deepfool, check_deepfool, NORMS
 from .models import check_input
 
 # %% auto #0
@@ -82,7 +82,11 @@ def dynamics_arrays(folder, sources, n_epochs:int, n:int, dtype='float32'):
     for source in sources:
         for name in DYNAMICS_FIELDS:
             path = dynamics_file(folder, source, name)
-            old = np.load(path, mmap_mode='r+') if path.exists() else None
+            try:   # read-only first: 'r+' would quietly extend a file cut short with zeros
+                old = np.load(path, mmap_mode='r+') if path.exists() and np.load(path, mmap_mode='r') is not None else None
+            except (OSError, ValueError) as e:
+                raise InputError(f"{path} (recorded dynamics) is damaged or incomplete ({e}): the epochs it held are "
+                                 "lost; train the run again into a new directory") from None
             if old is not None and old.shape == (n_epochs, n) and old.dtype == np.dtype(dtype):
                 arrays[source, name] = old
             else:
@@ -123,12 +127,13 @@ SCORES = Registry('method', skip=1)
 def register_score(
     field:str|None=None, # a dynamics score: the field it reads, 'prob' or one of `DYNAMICS_FIELDS`
     model:bool=False, # a model score: `fn(model, x, y, **params)` on a batch, giving scores or (scores, lower_bound)
-    name:str|None=None): # default: the function's name, `-` for `_`
+    name:str|None=None, # default: the function's name, `-` for `_`
+    validate=None): # `validate(**settings)` raises an `InputError` for bad values, before any sample is scored
     "A decorator registering a score in `SCORES`: of the dynamics `field`, of a `model`, or (neither) `fn(n, **params)`"
     if field is not None and field != 'prob' and field not in DYNAMICS_FIELDS:
         raise InputError(f"`field` must be 'prob' or one of {DYNAMICS_FIELDS}, got {field!r}")
     kind = 'dynamics' if field is not None else 'model' if model else 'plain'
-    return SCORES.register(name=name, kind=kind, field=field, skip=3 if model else 1)
+    return SCORES.register(name=name, kind=kind, field=field, skip=3 if model else 1, validate=validate)
 
 # %% ../nbs/04_scores.ipynb #3602a02b
 def score_methods(kind:str|None=None):
@@ -215,7 +220,7 @@ def loss_at(loss:np.ndarray, epoch:int=-1):
 @register_score(name='random')
 def random_scores(n:int, seed:int=0):
     "`n` uniform random scores, fixed by `seed`"
-    return np.random.default_rng(seed).random(n)
+    return np.random.default_rng(check_seed(seed)).random(n)
 
 # %% ../nbs/04_scores.ipynb #5497be84
 def score_dynamics(dyn:Dynamics, method:str='du', block:int=2**15, **params):
@@ -292,7 +297,9 @@ class Scores(RecordFile):
 MARGIN_SETTINGS = dict(fast=dict(steps=20, candidates=4, repick=True),    # measured by bench/deepfool.py
                        exact=dict(steps=50, candidates=None, repick=False))  # DeepFool as published
 
-@register_score(model=True)
+def _check_margin(norm, exact, steps, overshoot): check_deepfool(norm, 1 if steps is None else steps, overshoot)
+
+@register_score(model=True, validate=_check_margin)
 def margin(model, x, y,
            norm:Literal[NORMS]='l2', # the norm of the margin (PUMA: the norm of training)
            exact:bool=False, # every other class at each of up to 50 steps, as published; else `MARGIN_SETTINGS['fast']`

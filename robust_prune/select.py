@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np, pandas as pd
 import robust_prune
-from .core import InputError, RecordFile
+from .core import InputError, RecordFile, check_seed
 from .data import check_labels
 from .scores import Scores
 
@@ -46,7 +46,7 @@ def _removed(scores, n:int, remove:str, rng):
 
 def keep_mask(scores, keep:float, remove:str='random', labels=None, class_balanced:bool=False, seed:int=0):
     "Boolean mask of the samples kept when `remove` takes out all but a fraction `keep` of them, ranked by `scores`"
-    check_rule(keep, remove)
+    check_rule(keep, remove); check_seed(seed)
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim != 1: raise InputError(f"`scores` must be one score per sample (1-D), got shape {scores.shape}")
     if remove != 'random' and not np.isfinite(scores).all():

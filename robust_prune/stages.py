@@ -13,7 +13,8 @@ import numpy as np
 from fastcore.basics import ifnone
 from fastcore.meta import delegates
 from fastai.torch_core import default_device
-from .core import InputError, MissingInput, npz_path, write_json, read_json, locked, drop_partial, delegates_fields
+from .core import (InputError, MissingInput, npz_path, write_json, read_json, locked, drop_partial,
+                               delegates_fields, check_distinct)
 from .data import ArrayDataset, load_dataset, parse_spec, check_labels, check_fingerprint, DATASETS
 from .scores import (SOURCES, SCORES, Scores, scores_meta, open_dynamics, score_dynamics, model_scores,
                                  MODEL_SCORE_ARRAYS)
@@ -133,7 +134,7 @@ def select_file(
     pool:Literal[POOLS]='all', # of real + generated data: prune only the generated ids (aux), or only the real ones
     out:str|None=None): # the selection file to write (.npz)
     "The `Selection` that keeps a fraction `keep` of the samples of the scores file `scores`, `remove` naming what goes"
-    if out is not None: npz_path(out, 'selection file')
+    if out is not None: npz_path(out, 'selection file'); check_distinct(out, scores)
     sel = select(Scores.load(scores), keep, remove, class_balanced=class_balanced, seed=seed, pool=pool)
     if out is not None: on_main(sel.save, out)
     return sel
@@ -236,7 +237,7 @@ def extrapolate_files(
     report=print, # where the estimate's table goes
     **knn):
     "Extrapolate scores file `source_scores` to `dest_emb`'s samples, written to `out`; no `dest_emb`: only estimate"
-    if out is not None: npz_path(out, 'scores file')
+    if out is not None: npz_path(out, 'scores file'); check_distinct(out, source_scores)
     knn = KNN(**knn)
     scores, source = Scores.load(source_scores), Embeddings.load(source_emb)
     dest = None if dest_emb is None else Embeddings.load(dest_emb)

@@ -10,10 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 import numpy as np, pandas as pd
 from plotly.offline import get_plotlyjs
-from .core import InputError, maybe_bar, atomic_path, read_json
+from .core import InputError, maybe_bar, atomic_path, read_json, disk_error
+from .attacks import check_attack
 from .select import Selection
 from .analysis import fraction_figure, tradeoff_figure, training_figure, demo_table, demo_figure
-from .runs import RunConfig, run_config, train_run
+from .runs import RunConfig, run_config, train_run, resolve
 from .stages import evaluate_run
 
 # %% auto #0
@@ -107,7 +108,8 @@ def write_figures(run_dirs:list, # finished run directories
     figs, results = run_figures(run_dirs)
     out = Path(out)
     if out.exists() and not out.is_dir(): raise InputError(f"{out} is a file; name a folder to write the figures to")
-    out.mkdir(parents=True, exist_ok=True)
+    try: out.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise disk_error(e, out) from None
     with atomic_path(out/'results.csv') as tmp: results.to_csv(tmp, index=False)
     with atomic_path(out/'plotly.min.js') as tmp: tmp.write_text(get_plotlyjs())
     png = _png_writer()
@@ -141,8 +143,12 @@ def demo(out:str='robust_prune_demo', # the output folder
          progress:bool=True): # show a progress bar over the runs
     "Kaufmann et al.'s pruning on the digits: train, prune with each strategy, evaluate; table and figure to `out`"
     out = Path(out)
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise InputError(f"`seeds` must be a whole number of runs >= 1, got {seeds!r}")
+    check_attack('linf', pgd_steps)
     configs = {name: replace(cfg, eps=eps)
                for name, cfg in demo_runs(keep, seeds, strategies, epochs, prune_epoch).items()}
+    for cfg in configs.values(): resolve(cfg, (1, 8, 8), 10)   # every config checked before the first run trains
     results = sweep(configs, out/'runs', pgd_steps=pgd_steps, progress=progress)
     with atomic_path(out/'results.csv') as tmp: results.to_csv(tmp, index=False)
     table = demo_table(results)

@@ -6,7 +6,7 @@ Docs: https://robust-prune.github.io/robust_prune/train.html.md"""
 
 # %% ../nbs/07_train.ipynb #fa8d3e34
 from __future__ import annotations
-import time, random, contextlib, pickle
+import time, random, contextlib, pickle, io
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -35,7 +35,7 @@ from .select import check_rule, keep_mask
 __all__ = ['TRAINERS', 'AUGMENTS', 'OPTIMIZERS', 'AdversarialTraining', 'Recipe', 'register_trainer', 'recipe',
            'standard_training', 'fgsm_training', 'rs_fgsm_training', 'pgd_training', 'Trades', 'trades_training',
            'crop_flip', 'RandomCropFlip', 'PruneAtEpoch', 'EpochLog', 'epoch_line', 'ProbePGD',
-           'catastrophic_overfitting', 'DeviceMixedPrecision', 'read_torch', 'Checkpoint', 'LoaderEpoch',
+           'catastrophic_overfitting', 'DeviceMixedPrecision', 'read_torch', 'write_torch', 'Checkpoint', 'LoaderEpoch',
            'DistributedTraining', 'WeightShares', 'SplitBatch', 'LeanRecorder', 'RobustLearner', 'robust_learner',
            'triangular', 'LeanParamScheduler']
 
@@ -97,12 +97,14 @@ def standard_training(norm:str):
 @register_trainer(name='fgsm')
 def fgsm_training(norm:str, alpha:float|None=None): # the attack's step (default: eps)
     "FGSM: one step of `alpha` from the clean image (Goodfellow et al.)"
+    check_attack(norm, alpha=alpha)
     return Recipe(partial(fgsm, alpha=alpha, norm=norm))
 
 # %% ../nbs/07_train.ipynb #ea5d3b06
 @register_trainer(name='rs-fgsm')
 def rs_fgsm_training(norm:str, alpha:float|None=None): # the attack's step (default: 1.25 eps)
     "RS-FGSM: a uniform random start and one step of `alpha` (Wong et al.; Kaufmann et al.'s trainer)"
+    check_attack(norm, alpha=alpha)
     return Recipe(partial(rs_fgsm, alpha=alpha, norm=norm))
 
 # %% ../nbs/07_train.ipynb #5d567ee7
@@ -113,7 +115,7 @@ def _pgd_train(model, x, y, eps, alpha=None, steps:int=10, norm:str='linf'):
 def pgd_training(norm:str, alpha:float|None=None, # the attack's step (default: 2.5 eps / steps)
                  steps:int=10): # the attack's steps
     "PGD: `steps` steps of `alpha` from a random start (Madry et al.)"
-    check_attack(norm, steps)
+    check_attack(norm, steps, alpha=alpha)
     return Recipe(partial(_pgd_train, alpha=alpha, steps=steps, norm=norm))
 
 # %% ../nbs/07_train.ipynb #7a1d0002
@@ -121,7 +123,7 @@ class Trades(Callback):
     "TRADES's loss: CE(f(x), y) + `beta` · KL(f(x) ‖ f(x_adv)), with `learn.pred` = f(x_adv) and `learn.x_clean` = x"
     order = 20
     def __init__(self, beta:float=6.0):
-        if beta < 0: raise InputError(f"`beta` must be >= 0, got {beta}")
+        if not 0 <= beta < float('inf'): raise InputError(f"`beta` must be >= 0, got {beta}")
         self.beta = beta
     def after_pred(self):
         learn = self.learn
@@ -140,7 +142,7 @@ def trades_training(norm:str, alpha:float|None=None, # the attack's step (defaul
                     steps:int=10, # the attack's steps
                     beta:float=6.0): # weight of the KL term; 6 is the TRADES paper's CIFAR-10 value
     "TRADES: CE on the clean images plus `beta` · KL to the prediction on `steps` PGD steps on that KL (Zhang et al.)"
-    check_attack(norm, steps)
+    check_attack(norm, steps, alpha=alpha)
     return Recipe(partial(trades_attack, alpha=alpha, steps=steps, norm=norm), [Trades(beta)])
 
 # %% ../nbs/07_train.ipynb #7a1d0004
@@ -329,7 +331,14 @@ def read_torch(path, what:str, advice:str='rerun the stage that wrote it', weigh
     "What `torch.save` wrote at `path`, a `what`; a damaged or truncated file is an `InputError` saying so"
     try: return torch.load(path, map_location='cpu', weights_only=weights_only)
     except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as e:
-        raise InputError(f"{path} ({what}) is damaged or incomplete ({str(e).splitlines()[0]}): {advice}") from None
+        why = (str(e).splitlines() or [f'{type(e).__name__}: empty'])[0]   # an empty file's error has no text
+        raise InputError(f"{path} ({what}) is damaged or incomplete ({why}): {advice}") from None
+
+def write_torch(obj, path):
+    "`torch.save` of `obj` at `path`, atomically; a write that fails (a full disk) is an `InputError` naming the path"
+    buf = io.BytesIO()
+    torch.save(obj, buf)   # in memory first: torch's own file writer reports a full disk as an internal error
+    with atomic_path(path) as tmp: Path(tmp).write_bytes(buf.getbuffer())
 
 # %% ../nbs/07_train.ipynb #d5689f50
 class Checkpoint(Callback):
@@ -371,7 +380,7 @@ class Checkpoint(Callback):
                   opt=self.opt.state_dict(), scaler=scaler.state_dict() if scaler is not None else None,
                   callbacks={n: cb.state_dict() for n, cb in self._stateful().items()},
                   rng=rng if world() > 1 else rng[0])
-        with atomic_path(self.path) as tmp: torch.save(ck, tmp)
+        write_torch(ck, self.path)
 
 # %% ../nbs/07_train.ipynb #e6911c00
 class LoaderEpoch(Callback):
