@@ -25,8 +25,9 @@ from .attacks import NORMS
 from .scores import SOURCES, SCORES, Scores, scores_meta, score_methods
 from .select import REMOVE, Selection, puma_eps
 from .record import dynamics_sources
-from .train import (robust_learner, recipe, PruneAtEpoch, Checkpoint, TRAINERS, OPTIMIZERS, AUGMENTS,
-                                catastrophic_overfitting, read_torch, write_torch)
+from .loop import Checkpoint, read_torch, write_torch
+from .train import (robust_learner, recipe, PruneAtEpoch, TRAINERS, OPTIMIZERS, AUGMENTS,
+                                catastrophic_overfitting)
 
 # %% auto #0
 __all__ = ['PRESETS', 'SCHEDULES', 'RECORD', 'preset_name', 'RunConfig', 'config_fields', 'trainer_settings', 'prune_callback',

@@ -6,10 +6,9 @@ Docs: https://robust-prune.github.io/robust_prune/train.html.md"""
 
 # %% ../nbs/07_train.ipynb #fa8d3e34
 from __future__ import annotations
-import time, random, contextlib, pickle, io
+import time, contextlib
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
 from fastcore.basics import ifnone, patch
 from fastcore.foundation import L
@@ -22,10 +21,9 @@ from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.schedule import ParamScheduler, SchedLin, combine_scheds
 from fastai.optimizer import OptimWrapper
 from fastai.metrics import accuracy
-from .core import InputError, Registry, atomic_path
-from .distributed import world, rank, is_main, broadcast, all_gather, share, split_batch, batch_draw
-from .data import batch_sizes
-from fastai.distributed import DistributedTrainer
+from .core import InputError, Registry
+from .distributed import world, is_main, broadcast, batch_draw
+from .loop import LoaderEpoch, DistributedTraining, WeightShares, SplitBatch
 from .attacks import fgsm, rs_fgsm, pgd, trades_attack, kl_loss, default_alpha, check_attack, NORMS
 from .scores import SOURCES, SCORES, score_dynamics, score_methods
 from .record import SampleIndex, DynamicsRecorder
@@ -35,8 +33,7 @@ from .select import check_rule, keep_mask
 __all__ = ['TRAINERS', 'AUGMENTS', 'OPTIMIZERS', 'AdversarialTraining', 'Recipe', 'register_trainer', 'recipe',
            'standard_training', 'fgsm_training', 'rs_fgsm_training', 'pgd_training', 'Trades', 'trades_training',
            'crop_flip', 'RandomCropFlip', 'PruneAtEpoch', 'EpochLog', 'epoch_line', 'ProbePGD',
-           'catastrophic_overfitting', 'DeviceMixedPrecision', 'read_torch', 'write_torch', 'Checkpoint', 'LoaderEpoch',
-           'DistributedTraining', 'WeightShares', 'SplitBatch', 'LeanRecorder', 'RobustLearner', 'robust_learner',
+           'catastrophic_overfitting', 'DeviceMixedPrecision', 'LeanRecorder', 'RobustLearner', 'robust_learner',
            'triangular', 'LeanParamScheduler']
 
 # %% ../nbs/07_train.ipynb #30b490c4
@@ -312,119 +309,6 @@ class DeviceMixedPrecision(MixedPrecision):
         self.autocast = torch.autocast('cpu', dtype=torch.bfloat16)
         self.learn.scaler, self.scales = torch.amp.GradScaler('cpu', enabled=False), L()
 
-# %% ../nbs/07_train.ipynb #a92aab7b
-def _rng_state(learn):
-    "Random generators and running averages that decide how training continues"
-    smooth = learn.recorder.smooth_loss
-    return dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate(),
-                loader=learn.dls.train.rng.getstate(), smooth_loss=(smooth.count, smooth.val),
-                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
-
-def _set_rng_state(learn, s):
-    torch.set_rng_state(s['torch']); np.random.set_state(s['numpy']); random.setstate(s['python'])
-    learn.dls.train.rng.setstate(s['loader'])
-    learn.recorder.smooth_loss.count, learn.recorder.smooth_loss.val = s['smooth_loss']
-    if s['cuda'] is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
-
-# %% ../nbs/07_train.ipynb #54af5e7e
-def read_torch(path, what:str, advice:str='rerun the stage that wrote it', weights_only:bool=True):
-    "What `torch.save` wrote at `path`, a `what`; a damaged or truncated file is an `InputError` saying so"
-    try: return torch.load(path, map_location='cpu', weights_only=weights_only)
-    except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as e:
-        why = (str(e).splitlines() or [f'{type(e).__name__}: empty'])[0]   # an empty file's error has no text
-        raise InputError(f"{path} ({what}) is damaged or incomplete ({why}): {advice}") from None
-
-def write_torch(obj, path):
-    "`torch.save` of `obj` at `path`, atomically; a write that fails (a full disk) is an `InputError` naming the path"
-    buf = io.BytesIO()
-    torch.save(obj, buf)   # in memory first: torch's own file writer reports a full disk as an internal error
-    with atomic_path(path) as tmp: Path(tmp).write_bytes(buf.getbuffer())
-
-# %% ../nbs/07_train.ipynb #d5689f50
-class Checkpoint(Callback):
-    "After each epoch, atomically save what the run needs to resume; before fitting, continue from `path` if it exists"
-    order = 100  # saves after every other callback has finished its epoch
-    def __init__(self, path, resume:bool=True): self.path, self.resume = Path(path), resume
-
-    def _stateful(self): return {cb.name: cb for cb in self.learn.cbs if hasattr(cb, 'state_dict') and cb is not self}
-    def _scaler(self): return getattr(self.learn, 'scaler', None)
-
-    def before_fit(self):
-        self.start = 0
-        if not (self.resume and self.path.exists()): return
-        ck = read_torch(self.path, 'checkpoint', 'delete it to train from the start', weights_only=False)
-        if ck['n_epoch'] != self.n_epoch:
-            raise InputError(f"{self.path} is a checkpoint of a {ck['n_epoch']}-epoch fit; "
-                             f"this fit has {self.n_epoch} epochs")
-        getattr(self.model, 'module', self.model).load_state_dict(ck['model'])
-        self.opt.load_state_dict(ck['opt'])
-        if ck.get('scaler') is not None and self._scaler() is not None: self._scaler().load_state_dict(ck['scaler'])
-        for name, cb in self._stateful().items():
-            if name in ck['callbacks']: cb.load_state_dict(ck['callbacks'][name])
-        rng = ck['rng']
-        if isinstance(rng, list):   # one state per process
-            if len(rng) != world():
-                raise InputError(f"{self.path} is a checkpoint of a run on {len(rng)} processes: resume it on as many")
-            rng = rng[rank()]
-        _set_rng_state(self.learn, rng)
-        self.start = ck['epoch'] + 1
-
-    def before_epoch(self):
-        if self.epoch < self.start: raise CancelEpochException
-
-    def after_epoch(self):
-        if self.epoch < self.start: return
-        scaler, rng = self._scaler(), all_gather(_rng_state(self.learn))   # every process's random generators
-        if not is_main(): return
-        ck = dict(epoch=self.epoch, n_epoch=self.n_epoch, model=getattr(self.model, 'module', self.model).state_dict(),
-                  opt=self.opt.state_dict(), scaler=scaler.state_dict() if scaler is not None else None,
-                  callbacks={n: cb.state_dict() for n, cb in self._stateful().items()},
-                  rng=rng if world() > 1 else rng[0])
-        write_torch(ck, self.path)
-
-# %% ../nbs/07_train.ipynb #e6911c00
-class LoaderEpoch(Callback):
-    "Tell the training loader which epoch comes, for loaders whose order depends on it"
-    def before_train(self):
-        set_epoch = getattr(self.dls.train, 'set_epoch', None)
-        if set_epoch is not None: set_epoch(self.epoch)
-
-# %% ../nbs/07_train.ipynb #8d399e2e
-class DistributedTraining(DistributedTrainer):
-    "fastai's `DistributedTrainer`, the loaders left to read each process's share of every global batch"
-    order = 11
-    def __init__(self, **kwargs):
-        gpu = torch.cuda.is_available()
-        super().__init__(sync_bn=gpu, cpu=not gpu, **kwargs)
-
-    def _wrap_dl(self, dl): return dl   # `ArrayDL.split` already gives each process its share
-
-# %% ../nbs/07_train.ipynb #16e83069
-class WeightShares(Callback):
-    "On several processes, weight an uneven share's loss by its size: the averaged gradient is the global batch mean's"
-    order = 90   # after every callback that makes the loss (TRADES)
-    def after_loss(self):
-        learn = self.learn
-        if not learn.training or world() == 1: return
-        size = batch_sizes(learn.dl.n, learn.dl.bs, world())[learn.iter]
-        share = len(learn.yb[0]) * world()
-        if share != size: learn.loss_grad = learn.loss_grad * (share / size)
-
-# %% ../nbs/07_train.ipynb #16e83070
-class SplitBatch(Callback):
-    "On several processes, random numbers for a training batch drawn as for the whole global batch (`batch_draw`)"
-    order = 1   # before the augmentation and the attack draw theirs
-    _held = None
-    def before_batch(self):
-        learn = self.learn
-        if not learn.training or world() == 1: return
-        size = batch_sizes(learn.dl.n, learn.dl.bs, world())[learn.iter]
-        self._held = split_batch(size, share(size))
-        self._held.__enter__()
-    def after_batch(self):
-        if self._held is not None: self._held.__exit__(None, None, None); self._held = None
-    after_fit = after_batch
-
 # %% ../nbs/07_train.ipynb #a11353d0
 class LeanRecorder(Recorder):
     "fastai's `Recorder`, reading the learning rate from the optimiser's last parameter group directly"
@@ -508,7 +392,8 @@ def robust_learner(dls, model,
     if attack is not None and eps is None: raise InputError(f"`trainer`={trainer!r} needs an attack budget `eps`")
     if opt not in OPTIMIZERS: raise InputError(f"`opt` must be one of {tuple(OPTIMIZERS)}, got {opt!r}")
     if augment not in AUGMENTS: raise InputError(f"`augment` must be one of {AUGMENTS}, got {augment!r}")
-    cbs = ([SampleIndex(), EpochLog(), LoaderEpoch()] + ([DistributedTraining(), WeightShares(), SplitBatch()] if world() > 1 else [])
+    several = [DistributedTraining(), WeightShares(), SplitBatch()] if world() > 1 else []
+    cbs = ([SampleIndex(), EpochLog(), LoaderEpoch()] + several
            + ([DynamicsRecorder(record, dynamics_folder, dynamics_dtype)] if record else [])
            + ([RandomCropFlip()] if augment == 'crop-flip' else []) + ([DeviceMixedPrecision()] if amp else [])
            + ([AdversarialTraining(attack, eps)] if attack is not None else []) + r.cbs + list(L(cbs)))
