@@ -54,11 +54,16 @@ def to_float(x:torch.Tensor):
     return x.contiguous().float().div_(255)
 
 # %% ../nbs/01_data.ipynb #7b2e6d10
-def read_rows(images, rows):
-    "`images[rows]` in memory; from a memory map, the mapped pages are let go after the read (the file keeps them)"
-    out = np.asarray(images[rows])
-    if isinstance(images, np.memmap) and getattr(images, '_mmap', None) is not None and hasattr(mmap, 'MADV_DONTNEED'):
-        images._mmap.madvise(mmap.MADV_DONTNEED)
+def read_rows(x, rows):
+    "`x[rows]` (a slice or positions) in memory; from a memory map, read so that the process keeps none of it mapped"
+    if not isinstance(x, np.memmap): return x[rows]
+    if isinstance(rows, slice) and rows.step in (None, 1) and isinstance(x.base, mmap.mmap) and x.flags.c_contiguous:
+        start, stop, _ = rows.indices(len(x))   # consecutive rows: read from the file, never mapped
+        row = int(np.prod(x.shape[1:]))
+        return np.fromfile(x.filename, x.dtype, max(stop - start, 0) * row,
+                           offset=x.offset + start * row * x.dtype.itemsize).reshape(-1, *x.shape[1:])
+    out = np.asarray(x[rows])   # scattered rows: read through the map, whose pages are then let go
+    if getattr(x, '_mmap', None) is not None and hasattr(mmap, 'MADV_DONTNEED'): x._mmap.madvise(mmap.MADV_DONTNEED)
     return out
 
 # %% ../nbs/01_data.ipynb #3f1b3973

@@ -6,26 +6,25 @@ Docs: https://robust-prune.github.io/robust_prune/extrapolate.html.md"""
 
 # %% ../nbs/09_extrapolate.ipynb #6e0a0005
 from __future__ import annotations
-import mmap, time
+import time
 from dataclasses import dataclass, asdict
 from typing import Literal
 import numpy as np, pandas as pd, torch, torch.nn as nn
 import faiss
 from fastcore.basics import ifnone
-from fastcore.meta import delegates
 from scipy.stats import spearmanr, kendalltau, rankdata
 from .core import InputError, maybe_bar, slices, delegates_fields
-from .data import ArrayDataset
+from .data import ArrayDataset, read_rows
 from .scores import Scores, scores_meta
 from .select import keep_mask
 from .embed import Embeddings
 
 # %% auto #0
-__all__ = ['METRICS', 'INDEXES', 'ENGINES', 'WEIGHTS', 'K_CANDIDATES', 'SELF_FEATURES', 'METHODS', 'check_finite', 'read_rows',
-           'as_queries', 'default_nlist', 'default_nprobe', 'TorchIndex', 'rerank', 'Searcher', 'pick_engine',
-           'knn_index', 'neighbour_mean', 'check_k', 'Rows', 'search_chunks', 'knn_extrapolate', 'rank_agreement',
-           'kept_overlap', 'cv_folds', 'cv_knn', 'self_features', 'search_excluding', 'neighbour_features', 'design',
-           'quantiles', 'fit_regressor', 'fit_learned', 'cv_regress', 'KNN', 'estimate', 'extrapolate']
+__all__ = ['METRICS', 'INDEXES', 'ENGINES', 'WEIGHTS', 'K_CANDIDATES', 'SELF_FEATURES', 'METHODS', 'check_finite', 'as_queries',
+           'default_nlist', 'default_nprobe', 'TorchIndex', 'rerank', 'Searcher', 'pick_engine', 'knn_index',
+           'neighbour_mean', 'check_k', 'Rows', 'search_chunks', 'knn_extrapolate', 'rank_agreement', 'kept_overlap',
+           'cv_folds', 'cv_knn', 'self_features', 'search_excluding', 'neighbour_features', 'design', 'quantiles',
+           'fit_regressor', 'fit_learned', 'cv_regress', 'KNN', 'estimate', 'extrapolate']
 
 # %% ../nbs/09_extrapolate.ipynb #6e0a0029
 def check_finite(x, what:str, chunk:int=2**16):
@@ -34,16 +33,6 @@ def check_finite(x, what:str, chunk:int=2**16):
         bad = ~np.isfinite(np.asarray(read_rows(x, sl), dtype=np.float32)).all(1)
         if bad.any():
             raise InputError(f"{what} holds NaN or infinite values, first in row {sl.start + int(np.argmax(bad))}")
-
-# %% ../nbs/09_extrapolate.ipynb #4a09a9b7
-def read_rows(x, sl:slice):
-    "Rows `sl` of vectors `x`, read from the file if a memory-mapped `.npy`, so the process keeps none of them mapped"
-    if isinstance(x, np.memmap) and isinstance(x.base, mmap.mmap) and x.flags.c_contiguous:
-        start, stop, _ = sl.indices(len(x))
-        row = x.shape[1] * x.dtype.itemsize
-        return np.fromfile(x.filename, x.dtype, (stop - start) * x.shape[1],
-                           offset=x.offset + start * row).reshape(-1, x.shape[1])
-    return x[sl]
 
 # %% ../nbs/09_extrapolate.ipynb #c5dde195
 def as_queries(x, metric:str='l2'):
