@@ -52,7 +52,7 @@ def exact_at_scale(source, score, path, k):
 def baselines(source, dest, k):
     "faiss exact, scikit-learn brute force and torch.cdist + topk on the same queries: seconds, and agreement with faiss"
     from sklearn.neighbors import NearestNeighbors
-    from robust_prune.extrapolate import knn_index, as_queries
+    from robust_prune.knn import knn_index, as_queries
     q = as_queries(dest)
     t = time.perf_counter(); _, I_faiss = knn_index(source).search(q, k); t_faiss = time.perf_counter() - t
     t = time.perf_counter(); I_sk = NearestNeighbors(n_neighbors=k, algorithm='brute').fit(source).kneighbors(q, return_distance=False)
@@ -70,7 +70,7 @@ def ivf_on_cifar(root, k, dim, nprobes):
     "Exact vs IVF search of CIFAR-10 test images among the training images, pixels + PCA: seconds, speed-up, recall@k"
     from robust_prune.data import load_dataset
     from robust_prune.embed import pixel_pca, embed
-    from robust_prune.extrapolate import knn_index, as_queries, default_nlist
+    from robust_prune.knn import knn_index, as_queries, default_nlist
     train, test = load_dataset(f'cifar10:{root}', train=True), load_dataset(f'cifar10:{root}', train=False)
     t = time.perf_counter()
     pca = pixel_pca(train, dim, progress=False)

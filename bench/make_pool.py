@@ -10,11 +10,8 @@ give the same file.
                               [--flip 0.1] [--seed 0] [--out runs/pool/mnist_pool.npz]
 """
 import time
-import numpy as np
 from fastcore.script import call_parse
-from robust_prune.core import atomic_path
-from robust_prune.data import load_splits
-from robust_prune.pools import stand_in_pool
+from robust_prune.pools import write_stand_in
 
 @call_parse
 def main(data:str='npz:../shared/data/mnist/mnist_train.npz',  # the real data (a data spec)
@@ -24,10 +21,7 @@ def main(data:str='npz:../shared/data/mnist/mnist_train.npz',  # the real data (
          seed:int=0,  # the pool's seed
          out:str='runs/pool/mnist_pool.npz'):  # the pool to write
     "Write a stand-in pool of `n` distorted training images of `data`"
-    train, held = load_splits(data, valid=valid, seed=0)
     start = time.perf_counter()
-    pool = stand_in_pool(train, n, flip, seed)
-    with atomic_path(out) as tmp, open(tmp, 'wb') as f: np.savez(f, **pool)
-    print(f"wrote {out}: {n:,} stand-in generated images {pool['image'].shape[1:]} made from the {len(train):,} "
-          f"training images of {data} (split off {len(held):,}, seed 0), {pool['flipped'].mean():.1%} with a flipped "
-          f"label, seed {seed}; {time.perf_counter() - start:.0f} s")
+    pool = write_stand_in(out, data, n, flip, seed, valid=valid, split_seed=0)
+    print(f"wrote {out}: {n:,} stand-in generated images {pool.shape} made from the training images of {data} "
+          f"(split off {valid:,}, seed 0), seed {seed}; {time.perf_counter() - start:.0f} s")

@@ -1144,7 +1144,8 @@ def api_namespace(work:Path):
     import torch
     from robust_prune.data import load_npz, ArrayDataset, load_dataset
     from robust_prune.runs import RunConfig, train_run, load_run
-    from robust_prune.stages import score_run, select_file, evaluate_run, embed_data, extrapolate_files
+    from robust_prune.stages import score_run, select_file, evaluate_run, embed_data
+    from robust_prune.transfer import extrapolate_files
     from robust_prune.scores import Scores
     from robust_prune.select import Selection
     from robust_prune.embed import Embeddings, embed, model_embedder

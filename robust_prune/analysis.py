@@ -6,6 +6,7 @@ Docs: https://robust-prune.github.io/robust_prune/analysis.html.md"""
 
 # %% ../nbs/12_analysis.ipynb #a9f1c2d2
 from __future__ import annotations
+import re
 from dataclasses import dataclass
 import numpy as np, pandas as pd
 from .core import InputError
@@ -15,10 +16,8 @@ from .select import Selection, keep_mask, puma_eps
 from .extrapolate import rank_agreement
 
 # %% auto #0
-__all__ = ['KEPT', 'REMOVED', 'RESULT_COLUMNS', 'RESULT_METRICS', 'EPOCH_COLUMNS', 'thumbnails', 'histogram_bins', 'cuts',
-           'ScoreComparison', 'score_comparison', 'comparison_figure', 'disagreement_thumbnails', 'margin_comparison',
-           'margin_figure', 'margin_histogram', 'fraction_table', 'fraction_figure', 'tradeoff_figure',
-           'training_figure', 'demo_table', 'demo_figure']
+__all__ = ['KEPT', 'REMOVED', 'thumbnails', 'histogram_bins', 'untitled_axes', 'cuts', 'ScoreComparison', 'score_comparison',
+           'comparison_figure', 'disagreement_thumbnails', 'margin_comparison', 'margin_figure', 'margin_histogram']
 
 # %% ../nbs/12_analysis.ipynb #a9f1c2d5
 def thumbnails(images, captions=None, cols:int=8, size:int=90, title:str|None=None):
@@ -46,6 +45,23 @@ def histogram_bins(values, bins:int=40):
     edges = np.histogram_bin_edges(values[np.isfinite(values)], bins)
     size = edges[1] - edges[0]
     return dict(start=edges[0], end=edges[-1] + size, size=size)
+
+# %% ../nbs/12_analysis.ipynb #5037b72d
+def untitled_axes(fig)->list:
+    "The axes (`xaxis`, `yaxis2`...) that `fig` shows without a title of their own or of an axis they share"
+    layout = fig.layout.to_plotly_json()
+    axes = {k for k in layout if re.fullmatch(r'[xy]axis\d*', k)}
+    for t in fig.data:
+        if 'xaxis' in t: axes |= {'xaxis' + (t.xaxis or 'x')[1:], 'yaxis' + (t.yaxis or 'y')[1:]}
+    ax = lambda k: layout.get(k, {})
+    def root(k):  # the axis at the end of `k`'s chain of `matches` ('x2' is `xaxis2`)
+        seen = set()
+        while ax(k).get('matches') and k not in seen:
+            seen.add(k); m = ax(k)['matches']; k = m[0] + 'axis' + m[1:]
+        return k
+    titled = {root(k) for k in axes if (ax(k).get('title') or {}).get('text')}
+    shown = [k for k in axes if ax(k).get('visible', True) and root(k) not in titled]
+    return sorted(shown, key=lambda k: (k[0], int(k[5:] or 1)))
 
 # %% ../nbs/12_analysis.ipynb #e10c000c
 KEPT, REMOVED = '#1f77b4', '#d62728'   # the colours of kept and removed samples
@@ -120,7 +136,8 @@ def score_comparison(a:Scores, b:Scores,
 # %% ../nbs/12_analysis.ipynb #b7e10035
 def _percentiles(score): return pd.Series(score).rank(pct=True).to_numpy() * 100
 
-def comparison_figure(c:ScoreComparison, title:str|None=None):
+def comparison_figure(c:ScoreComparison, title:str|None=None,
+                      classes=None): # class names, indexed by class number (default: 'class 0', 'class 1'...)
     "A plotly figure: each sample at its percentile under `c`'s scores, coloured by class, with the rule's thresholds"
     import plotly.graph_objects as go
     pa, pb = _percentiles(c.a), _percentiles(c.b)
@@ -130,7 +147,8 @@ def comparison_figure(c:ScoreComparison, title:str|None=None):
     for cl in np.unique(label):
         m = label == cl
         fig.add_trace(go.Scatter(x=pa[m].round(2), y=pb[m].round(2), mode='markers',
-                                 name='all' if cl < 0 else f'class {cl}', marker=dict(size=4), customdata=c.ids[m],
+                                 name='all' if cl < 0 else f'class {cl}' if classes is None else str(classes[cl]),
+                                 marker=dict(size=4), customdata=c.ids[m],
                                  hovertemplate=(f'id %{{customdata}}<br>{na} %{{x:.0f}}, '
                                                 f'{nb} %{{y:.0f}}<extra></extra>')))
     for x in cuts(pa, c.kept_a): fig.add_vline(x=x, line_dash='dash', line_color='grey')
@@ -140,6 +158,7 @@ def comparison_figure(c:ScoreComparison, title:str|None=None):
     fig.update_layout(title=title or f"{na} and {nb}: Spearman {s['spearman']:.2f}, Kendall {s['kendall']:.2f}<br>"
                                      f"{s['kept_overlap']:.0%} of the kept samples kept by both ({rule})",
                       title_font_size=15, width=700, height=650, legend=dict(itemsizing='constant'))
+    if classes is not None: fig.update_layout(legend_title_text='class')
     fig.update_xaxes(title_text=f'{na} (percentile)', range=[0, 100.5])
     fig.update_yaxes(title_text=f'{nb} (percentile)', range=[0, 100.5], scaleanchor='x', scaleratio=1)
     return fig
@@ -209,7 +228,13 @@ def margin_figure(margins:dict, bins:int=60,
     return fig
 
 # %% ../nbs/12_analysis.ipynb #a18b9f82
-def margin_histogram(margins:Scores, selection:Selection, eps:float, cols:int=5, bins:int=40, clip:float|None=None):
+def _capped(counts:np.ndarray, at:int, over:float=2.):
+    "The top of a y axis that keeps a pile-up in bin `at` of `counts` (..., bins) from flattening the other bins"
+    rest, pile = np.delete(counts, at, axis=-1).max(initial=0), counts[..., at].max(initial=0)
+    return None if pile <= over * rest or rest == 0 else 1.15 * rest
+
+def margin_histogram(margins:Scores, selection:Selection, eps:float, cols:int=5, bins:int=40, clip:float|None=None,
+                     classes=None): # class names, indexed by class number (default: 'class 0', 'class 1'...)
     "A plotly figure: per class, histograms of the margins kept and removed by `selection`, and PUMA's rule at `eps`"
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -217,171 +242,38 @@ def margin_histogram(margins:Scores, selection:Selection, eps:float, cols:int=5,
     if margins.label is None: raise InputError("`margins` must carry the samples' labels to draw them per class")
     kept, m = selection.mask[margins.index], margins.score
     if clip is not None: m = np.minimum(m, clip)
-    classes = np.unique(margins.label)
-    rows = -(-len(classes) // cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f'class {c}' for c in classes], shared_xaxes=True)
+    labels = np.unique(margins.label)
+    rows, name = -(-len(labels) // cols), (lambda c: f'class {c}' if classes is None else str(classes[c]))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[name(c) for c in labels], shared_xaxes='all',
+                        shared_yaxes='all', vertical_spacing=0.3 / rows, horizontal_spacing=0.03)
     xbins = histogram_bins(m, bins)
-    for i, c in enumerate(classes):
+    edges = xbins['start'] + xbins['size'] * np.arange(round((xbins['end'] - xbins['start']) / xbins['size']) + 1)
+    parts = [('kept', kept, KEPT), ('removed', ~kept, REMOVED)]
+    counts = np.array([[np.histogram(m[(margins.label == c) & part], edges)[0] for _, part, _ in parts]
+                       for c in labels])
+    at = min(max(np.searchsorted(edges, np.nanmax(m), side='right') - 1, 0), len(edges) - 2)   # the largest margins'
+    top = _capped(counts, at)       # a pile-up there (margins tied at their ceiling, or clipped) cut at the top
+    for i, c in enumerate(labels):
         r, col = i // cols + 1, i % cols + 1
-        for name, part, colour in [('kept', kept, KEPT), ('removed', ~kept, REMOVED)]:
-            fig.add_trace(go.Histogram(x=m[(margins.label == c) & part], xbins=xbins, name=name, legendgroup=name,
-                                       showlegend=i == 0, marker_color=colour, opacity=0.7), row=r, col=col)
+        for j, (part_name, part, colour) in enumerate(parts):
+            fig.add_trace(go.Histogram(x=m[(margins.label == c) & part], xbins=xbins, name=part_name,
+                                       legendgroup=part_name, showlegend=i == 0, marker_color=colour, opacity=0.7),
+                          row=r, col=col)
+            if top is not None and counts[i, j, at] > top:  # the pile-up, cut at the top: its count written on it
+                fig.add_annotation(x=edges[at] + xbins['size'] / 2, y=top, text=f'{counts[i, j, at]:,}', yshift=-15 * j,
+                                   showarrow=False, yanchor='top', xanchor='right', font=dict(size=10, color=colour),
+                                   bgcolor='rgba(255, 255, 255, 0.8)', row=r, col=col)
         fig.add_vrect(x0=0, x1=eps, fillcolor='green', opacity=0.12, line_width=0, row=r, col=col)
         for x, dash in [(0, 'dot'), (eps, 'dash')]:
             fig.add_vline(x=x, line_dash=dash, line_color='green', row=r, col=col)
-    fig.update_layout(barmode='overlay', height=260 * rows, width=190 * cols + 150,
-                      title=f"Margins kept and removed ({kept.sum()} of {len(kept)} kept)<br>"
-                            f"green band: eps_i = margin, beyond the dashed line eps_i = eps = {eps:g}, "
-                            "left of the dotted line eps_i = 0")
-    return fig
-
-# %% ../nbs/12_analysis.ipynb #b7e10061
-RESULT_COLUMNS = ('strategy', 'keep', 'seed', 'clean_acc', 'robust_acc', 'train_seconds', 'steps')
-RESULT_METRICS = dict(clean_acc='clean accuracy', robust_acc='robust accuracy', aa_acc='AutoAttack accuracy',
-                      train_seconds='training seconds', steps='optimiser steps')
-
-def _check_results(results:pd.DataFrame):
-    "Raise an `InputError` unless `results` has the `RESULT_COLUMNS`"
-    if not isinstance(results, pd.DataFrame):
-        raise InputError(f"`results` must be a DataFrame, got {type(results).__name__}")
-    missing = [c for c in RESULT_COLUMNS if c not in results.columns]
-    if missing:
-        raise InputError(f"`results` lacks the columns {missing}: it needs {list(RESULT_COLUMNS)}, "
-                         "and optionally 'aa_acc'")
-
-def fraction_table(results:pd.DataFrame):
-    "Mean and standard deviation over seeds of each metric of `results`, per strategy and kept fraction (NaNs left out)"
-    _check_results(results)
-    metrics = [m for m in RESULT_METRICS if m in results.columns and results[m].notna().any()]
-    g = results.groupby(['strategy', 'keep'])
-    table = g[metrics].agg(['mean', 'std'])
-    table.columns = [f"{m} {'sd' if s == 'std' else s}" for m, s in table.columns]
-    table['runs'] = g.size()
-    # strategies in the order of `results`, kept fractions rising
-    first = {s: i for i, s in enumerate(results.strategy.unique())}
-    return table.sort_index(key=lambda level: level.map(first) if level.name == 'strategy' else level)
-
-# %% ../nbs/12_analysis.ipynb #b7e10063
-def fraction_figure(results:pd.DataFrame, cost:str='train_seconds', # the cost drawn: 'train_seconds' or 'steps'
-                    title:str|None=None):
-    "A plotly figure: accuracies and training cost against kept fraction, a line per strategy, full data as reference"
-    import plotly.graph_objects as go, plotly.colors
-    from plotly.subplots import make_subplots
-    if cost not in ('train_seconds', 'steps'):
-        raise InputError(f"`cost` must be 'train_seconds' or 'steps', got {cost!r}")
-    t = fraction_table(results).reset_index()
-    panels = [m for m in ('clean_acc', 'robust_acc', 'aa_acc') if f'{m} mean' in t] + [cost]
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[RESULT_METRICS[p] for p in panels],
-                        horizontal_spacing=0.07)
-    full, pruned = t[t.strategy == 'full data'], t[t.strategy != 'full data']
-    colours = dict(zip(pruned.strategy.unique(), plotly.colors.qualitative.Plotly * 10))
-    for col, p in enumerate(panels, 1):
-        for strategy, r in pruned.groupby('strategy', sort=False):
-            r = r[r[f'{p} mean'].notna()].sort_values('keep')
-            fig.add_trace(go.Scatter(x=r.keep, y=r[f'{p} mean'],
-                                     error_y=dict(type='data', array=r[f'{p} sd'].fillna(0)), mode='lines+markers',
-                                     name=strategy, legendgroup=strategy, showlegend=col == 1,
-                                     line_color=colours[strategy],
-                                     hovertemplate=(f'{strategy}, keep %{{x}}: %{{y:.3g}}'
-                                                    f'<extra>{RESULT_METRICS[p]}</extra>')),
-                          row=1, col=col)
-        if len(full) and full[f'{p} mean'].notna().any():
-            mean, sd = full[f'{p} mean'].iloc[0], np.nan_to_num(full[f'{p} sd'].iloc[0])
-            fig.add_hrect(y0=mean - sd, y1=mean + sd, fillcolor='grey', opacity=0.2, line_width=0, row=1, col=col)
-            fig.add_hline(y=mean, line_dash='dash', line_color='grey', row=1, col=col, annotation_text='full data',
-                          annotation_position='bottom left')
-        sd = t[f'{p} sd'].fillna(0)
-        lo, hi = np.nanmin(t[f'{p} mean'] - sd), np.nanmax(t[f'{p} mean'] + sd)  # the reference and its band in view
-        lo = 0 if p == cost else lo - 0.08 * (hi - lo + 1e-9)
-        fig.update_yaxes(range=[lo, hi + 0.08 * (hi - lo + 1e-9)], row=1, col=col)
-        fig.update_xaxes(title_text='kept fraction', range=[0, 1.05], row=1, col=col)
-    fig.update_layout(width=250 * len(panels) + 100, height=420,
-                      title=title or 'Against the kept fraction (mean ± sd over seeds)')
-    return fig
-
-# %% ../nbs/12_analysis.ipynb #d29dcc4b
-def tradeoff_figure(results:pd.DataFrame, robust:str='robust_acc', # the robust metric: 'robust_acc' (PGD) or 'aa_acc'
-                    title:str|None=None):
-    "A plotly figure: robust vs clean accuracy per strategy and kept fraction (mean ± sd), seeds' runs faint behind"
-    import plotly.graph_objects as go, plotly.colors
-    if robust not in ('robust_acc', 'aa_acc'):
-        raise InputError(f"`robust` must be 'robust_acc' or 'aa_acc', got {robust!r}")
-    t = fraction_table(results).reset_index()
-    if f'{robust} mean' not in t: raise InputError(f"`results` has no {RESULT_METRICS[robust]} (`{robust}`) to draw")
-    fig, colours = go.Figure(), plotly.colors.qualitative.Plotly * 10
-    for i, (strategy, r) in enumerate(t.groupby('strategy', sort=False)):
-        runs = results[results.strategy == strategy]
-        fig.add_trace(go.Scatter(x=runs.clean_acc, y=runs[robust], mode='markers',
-                                 marker=dict(color=colours[i], size=6, opacity=0.35),
-                                 legendgroup=strategy, showlegend=False, hoverinfo='skip'))
-        fig.add_trace(go.Scatter(x=r['clean_acc mean'], y=r[f'{robust} mean'], mode='markers+text', name=strategy,
-                                 legendgroup=strategy, marker=dict(color=colours[i], size=12),
-                                 text=[f'{k:g}' for k in r.keep], textposition='top center',
-                                 error_x=dict(type='data', array=r['clean_acc sd'].fillna(0)),
-                                 error_y=dict(type='data', array=r[f'{robust} sd'].fillna(0)),
-                                 hovertemplate=(f'{strategy}, keep %{{text}}<br>clean %{{x:.4f}}<br>'
-                                                f'{RESULT_METRICS[robust]} %{{y:.4f}}<extra></extra>')))
-    fig.update_layout(width=700, height=500,
-                      title=title or (f'{RESULT_METRICS[robust].capitalize()} against clean accuracy '
-                                      '(mean ± sd over seeds)'),
-                      xaxis_title='clean accuracy', yaxis_title=RESULT_METRICS[robust])
-    return fig
-
-# %% ../nbs/12_analysis.ipynb #b6402422
-EPOCH_COLUMNS = ('epoch', 'n_train', 'train_loss', 'valid_loss', 'accuracy')
-
-def training_figure(epochs:pd.DataFrame, title:str|None=None):
-    "A plotly figure of a run's `epochs.csv`: losses, validation accuracy (and PGD probe's), samples trained per epoch"
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-    missing = [c for c in EPOCH_COLUMNS if c not in epochs.columns]
-    if missing:
-        raise InputError(f"`epochs` lacks the columns {missing}: it needs {list(EPOCH_COLUMNS)}, "
-                         "as a run's epochs.csv has")
-    fig = make_subplots(rows=1, cols=3, subplot_titles=('loss', 'validation accuracy', 'training samples'))
-    for col, name in [('train_loss', 'training loss (attacked)'), ('valid_loss', 'validation loss (clean)')]:
-        fig.add_trace(go.Scatter(x=epochs.epoch, y=epochs[col], mode='lines+markers', name=name), row=1, col=1)
-    fig.add_trace(go.Scatter(x=epochs.epoch, y=epochs.accuracy, mode='lines+markers', name='clean accuracy'),
-                  row=1, col=2)
-    if 'probe_pgd_acc' in epochs:
-        fig.add_trace(go.Scatter(x=epochs.epoch, y=epochs.probe_pgd_acc, mode='lines+markers',
-                                 name='PGD probe accuracy'), row=1, col=2)
-    fig.add_trace(go.Bar(x=epochs.epoch, y=epochs.n_train, name='samples trained on', marker_color='grey'),
-                  row=1, col=3)
-    fig.update_xaxes(title_text='epoch')
-    fig.update_layout(width=1100, height=380, title=title)
-    return fig
-
-# %% ../nbs/12_analysis.ipynb #4de9ff77
-def demo_table(results:pd.DataFrame):
-    "Mean (and standard deviation over seeds) of each strategy's accuracies and training time"
-    g = results.groupby('strategy', sort=False)
-    return pd.DataFrame({'kept fraction': g.keep.first(),
-                         'clean acc': g.clean_acc.mean(), 'clean sd': g.clean_acc.std(),
-                         'robust acc': g.robust_acc.mean(), 'robust sd': g.robust_acc.std(),
-                         'train seconds': g.train_seconds.mean(), 'steps': g.steps.mean(), 'runs': g.size()})
-
-# %% ../nbs/12_analysis.ipynb #cc1a0c99
-def demo_figure(results:pd.DataFrame):
-    "An interactive figure: accuracies per strategy, and robust accuracy against training seconds per run"
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-    t = demo_table(results)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=('Accuracy by strategy (mean ± sd over seeds)',
-                                                        'Robust accuracy against training time'))
-    for col, name in [('clean', 'clean'), ('robust', 'PGD')]:
-        fig.add_trace(go.Bar(x=t.index, y=t[f'{col} acc'], error_y=dict(type='data', array=t[f'{col} sd'].fillna(0)),
-                             name=f'{name} accuracy',
-                             hovertemplate='%{x}: %{y:.3f}<extra>' + name + '</extra>'), row=1, col=1)
-    for strategy, r in results.groupby('strategy', sort=False):
-        fig.add_trace(go.Scatter(x=r.train_seconds, y=r.robust_acc, mode='markers', name=strategy, marker=dict(size=10),
-                                 customdata=np.stack([r.seed, r.clean_acc], axis=1),
-                                 hovertemplate=strategy + ', seed %{customdata[0]}<br>%{x:.1f} s<br>'
-                                               'PGD %{y:.3f}, clean %{customdata[1]:.3f}<extra></extra>'),
-                      row=1, col=2)
-    fig.update_layout(barmode='group', height=450, width=1100,
-                      title=f"RS-FGSM on digits, pruned at one epoch to keep {t['kept fraction'].iloc[-1]}")
-    fig.update_yaxes(title_text='accuracy', range=[0, 1], row=1, col=1)
-    fig.update_xaxes(title_text='training seconds', row=1, col=2)
-    fig.update_yaxes(title_text='PGD accuracy', row=1, col=2)
+    for col in range(1, min(cols, len(labels)) + 1):   # each column's lowest panel carries the margin's title
+        fig.update_xaxes(title_text=f"margin{'' if clip is None else f' (clipped at {clip:g})'}",
+                         showticklabels=True, row=(len(labels) - col) // cols + 1, col=col)
+    fig.update_yaxes(title_text='samples', col=1)
+    if top is not None: fig.update_yaxes(range=[0, top])
+    note = '; bars cut at the top: their count written' if top is not None else ''
+    fig.update_layout(barmode='overlay', height=230 * rows + 110, width=180 * cols + 170, margin_t=100,
+                      title=f"Margins kept and removed: {kept.sum():,} of {len(kept):,} kept<br><sup>"
+                            f"green band: eps_i = margin; right of the dashed line: eps_i = eps = {eps:g}; "
+                            f"left of the dotted line: eps_i = 0{note}</sup>")
     return fig

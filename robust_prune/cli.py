@@ -1,4 +1,4 @@
-"""`robust-prune demo`, `train`, `score`, `select`, `embed`, `extrapolate`, `evaluate`, `figures` and `convert`, each generated from the function it runs
+"""`robust-prune demo`, `train`, `score`, `select`, `embed`, `extrapolate`, `evaluate`, `figures`, `explore`, `convert` and `stand-in`, each generated from the function it runs
 
 Docs: https://robust-prune.github.io/robust_prune/cli.html.md"""
 
@@ -15,9 +15,11 @@ from .scores import SCORES
 from .embed import meta_path
 from .train import TRAINERS
 from .runs import RunConfig, config_fields, train_run
-from .stages import score_run, select_file, evaluate_run, embed_data, extrapolate_files
-from .sweeps import demo, write_figures
-from .pools import convert
+from .stages import score_run, select_file, evaluate_run, embed_data
+from .transfer import extrapolate_files
+from .sweeps import demo, write_figures, missing_figures
+from .pools import convert, write_stand_in
+from .explore import serve_explorer
 from .distributed import init, close, is_main
 
 # %% auto #0
@@ -46,8 +48,9 @@ def add_option(p:argparse.ArgumentParser, o:Option, positional:bool=False, requi
     "Add to `p` the option (or positional argument) `o` declares; `default` replaces the declared one in the parser"
     text = (o.help if help is None else help).replace('%', '%%')
     if positional:
-        many = o.types[:1] in ((list,), (tuple,))
-        return p.add_argument(o.name, nargs='+' if many else None, metavar=o.name.upper(), help=text)
+        many = o.types[:1] in ((list,), (tuple,))   # several values: at least one, or none if there is a default
+        return p.add_argument(o.name, nargs=('+' if o.required else '*') if many else None, metavar=o.name.upper(),
+                              help=text)
     opt, shown = '--' + o.name.replace('_', '-'), o.default if default is None else default
     if o.types == (bool,): return p.add_argument(opt, action='store_true', help=text,
                                                   default=None if o.default is None else False)   # None: not given
@@ -88,11 +91,8 @@ class Command:
         taken, out = {o.name for o in self.options()}, []
         for name, takers in self.settings.params().items():
             if name in taken: continue
-            exts = [self.settings[t] for t in takers]
-            o = next(o for o in declared(exts[0].fn) if o.name == name)
-            defaults = ', '.join(f"{e.name} {e.defaults()[name]}" for e in exts)
-            out.append(Option(name, o.types, o.choices, None,
-                              f"{o.help or name} (for {', '.join(takers)}; default: {defaults})"))
+            o = next(o for o in declared(self.settings[takers[0]].fn) if o.name == name)
+            out.append(Option(name, o.types, o.choices, None, self.settings.setting_help(name)))
         return out
 
 # %% ../nbs/17_cli.ipynb #274d36bd
@@ -102,7 +102,9 @@ def _describe(rec:dict):
     if what == 'pgd':
         what = f"PGD-{rec['steps']}x{rec['restarts']} ({rec['norm']}, eps {rec['eps']:.4g}, step {rec['alpha']:.4g})"
     elif what == 'autoattack': what = f"AutoAttack standard ({rec['norm']}, eps {rec['eps']:.4g})"
-    return f"{what} on {rec['n']} examples of {rec['data']}: accuracy {rec['accuracy']:.4f} ({rec['seconds']:.1f} s)"
+    split = f", {rec['split']}" if rec.get('split') else ''
+    return (f"{what} on {rec['n']} examples of {rec['data']}{split}: accuracy {rec['accuracy']:.4f} "
+            f"({rec['seconds']:.1f} s)")
 
 def _trained(s, a):
     valid = 'no validation data' if s['valid_accuracy'] is None else f"validation accuracy {s['valid_accuracy']:.4f}"
@@ -156,16 +158,25 @@ def _figures(res, a):
     print(f"wrote {len(figs)} figures of {len(results)} runs to {a.out}/ as HTML{' and PNG' if png else ''} "
           "(sharing plotly.min.js), and results.csv"
           + ('' if png else "; PNG needs the kaleido package and a Chromium browser"))
+    for line in missing_figures(results): print(line)
 
 def _demoed(table, a):
     shown = table[['kept fraction']].copy()
     for c in ('clean', 'robust'):
         shown[f'{c} acc'] = [f"{m:.3f} ± {s:.3f}" for m, s in zip(table[f'{c} acc'], table[f'{c} sd'].fillna(0))]
-    shown['train seconds'] = table['train seconds'].round(1)
+    shown['optimiser steps'] = table['steps'].round().astype(int)
+    if 'images' in table: shown['images trained on'] = table['images'].round().astype(int)
+    shown['seconds (this machine)'] = table['train seconds'].round(1)
     print(f"\nRS-FGSM on digits (l_inf eps {a.eps}), pruned at epoch {a.prune_epoch} of {a.epochs}; "
           f"PGD-{a.pgd_steps} on the 360 validation images; mean ± sd over {a.seeds} seed(s)\n")
     print(shown.to_string())
     print(f"\nwrote {a.out}/table.csv, {a.out}/results.csv and the interactive {a.out}/figure.html")
+
+def _explored(url, a): print(f"stopped serving the explorer of {a.run_dir}")
+
+def _stood_in(ds, a):
+    print(f"wrote {a.out}: {len(ds):,} stand-in generated images {ds.shape} made from the training split of {a.data} "
+          f"(distorted, {a.flip:.0%} given another class's label; seed {a.seed}), stored to be memory-mapped")
 
 # %% ../nbs/17_cli.ipynb #7cf39834
 COMMANDS = dict(
@@ -177,7 +188,9 @@ COMMANDS = dict(
     extrapolate=Command(extrapolate_files, _extrapolated, check=_needs_out),
     evaluate=Command(evaluate_run, _evaluated, pos=('run_dir',)),
     figures=Command(write_figures, _figures, pos=('run_dirs',)),
-    convert=Command(convert, _converted, pos=('source', 'out')))
+    explore=Command(serve_explorer, _explored, pos=('run_dir', 'scores')),
+    convert=Command(convert, _converted, pos=('source', 'out')),
+    **{'stand-in': Command(write_stand_in, _stood_in)})
 
 # %% ../nbs/17_cli.ipynb #c90619e3
 def _add_command(sub, name:str, cmd:Command):

@@ -403,3 +403,15 @@ class Registry:
         for e in self._items.values():
             for p in e.params: out.setdefault(p, []).append(e.name)
         return out
+
+    def setting_help(self, name:str):
+        "The help of the setting `name`: its docment, who takes it, and their defaults where they are values"
+        takers = [self[t] for t in self.params().get(name, [])]
+        if not takers: return ''
+        doc = next((o.help for o in declared(takers[0].fn) if o.name == name), '') or name
+        d = {e.name: e.defaults()[name] for e in takers}
+        shown = {k: v for k, v in d.items() if v is not None}
+        same = len(shown) == len(d) and len({repr(v) for v in shown.values()}) == 1
+        dflt = '' if not shown else f"; default {next(iter(shown.values()))}" if same else (
+            '; default ' + ', '.join(f"{k} {v}" for k, v in shown.items()))
+        return f"{doc} (for {', '.join(d)}{dflt})"

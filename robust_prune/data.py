@@ -9,7 +9,7 @@ from __future__ import annotations
 import os, random, struct, zipfile, warnings, copy, hashlib, mmap
 from pathlib import Path
 import numpy as np, torch
-from fastcore.basics import ifnone, patch, chunked
+from fastcore.basics import ifnone, patch
 from fastai.torch_core import default_device, to_device, to_detach
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders

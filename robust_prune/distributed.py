@@ -7,7 +7,6 @@ Docs: https://robust-prune.github.io/robust_prune/distributed.html.md"""
 # %% ../nbs/00a_distributed.ipynb #c8a6703e
 from __future__ import annotations
 import os, sys, subprocess, contextlib
-from pathlib import Path
 import numpy as np, torch, torch.distributed as dist
 from .core import InputError, open_partial, save_partial, slices, maybe_bar
 

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import ifnone
 import robust_prune
-from .core import (InputError, MissingInput, maybe_bar, slices, atomic_path, read_npz, write_json,
-                               read_json, Registry, RecordFile, drop_partial, partial_files)
+from .core import (InputError, MissingInput, maybe_bar, slices, atomic_path, read_npz, Registry, RecordFile, drop_partial, partial_files)
 from .distributed import sharded, on_main
 from .data import ArrayDataset, fingerprint
 from .models import features, check_input

@@ -10,14 +10,14 @@ import time, sys, logging
 import numpy as np, torch
 from fastcore.basics import ifnone
 from typing import Literal
-from .core import InputError, maybe_bar
+from .core import InputError, maybe_bar, _seconds
 from .data import ArrayDataset, to_float
 from .attacks import pgd, default_alpha, check_attack, NORMS
 from .models import check_input
 from .distributed import share, is_main, all_gather
 
 # %% auto #0
-__all__ = ['ATTACKS', 'eval_positions', 'accuracy_under', 'evaluate']
+__all__ = ['ATTACKS', 'eval_positions', 'cost_line', 'accuracy_under', 'evaluate']
 
 # %% ../nbs/10_evaluate.ipynb #d2ce9467
 ATTACKS = ('clean', 'pgd', 'autoattack')
@@ -38,13 +38,25 @@ def _batches(ds, pos, bs, device, progress):
         x, y, _ = ds.raw_batch(chunk)
         yield to_float(x.to(device)), y.to(device)
 
+# %% ../nbs/10_evaluate.ipynb #7e5a0002
+def cost_line(spent:float, done:int, total:int, more:float=120):
+    "A line estimating an evaluation of `total` examples from `done` taking `spent` seconds, if over `more`; else None"
+    est = spent / done * total
+    if est <= more or done >= total: return None
+    minute = max(done, int(60 * done / spent) // 100 * 100)
+    return (f"about {_seconds(est)} for {total:,} examples at the first batch's rate; "
+            f"`n` (--n) takes a seeded subset, e.g. --n {minute:,}: about {_seconds(spent / done * minute)}")
+
+# %% ../nbs/10_evaluate.ipynb #7e5a0004
 def accuracy_under(model, ds:ArrayDataset, attack=None, n:int|None=None, seed:int=0, bs:int=256, progress:bool=True):
     "Accuracy of `model` (in eval mode) on `n` samples of `ds`, each attacked by `attack(model, x, y)` if given"
     model.eval()
-    pos, correct = eval_positions(ds, n, seed), 0
-    for x, y in _batches(ds, pos[share(len(pos))], bs, _device(model), progress and is_main()):
+    pos, correct, start = eval_positions(ds, n, seed), 0, time.perf_counter()
+    own, say = pos[share(len(pos))], progress and is_main()
+    for i, (x, y) in enumerate(_batches(ds, own, bs, _device(model), say)):
         if attack is not None: x = attack(model, x, y)
         with torch.no_grad(): correct += (model(x).argmax(1) == y).sum().item()
+        if i == 0 and say and (line := cost_line(time.perf_counter() - start, len(y), len(own))): print(line, flush=True)
     return sum(all_gather(correct)) / len(pos)   # under `torchrun`, each process attacked its share
 
 # %% ../nbs/10_evaluate.ipynb #e06b8668

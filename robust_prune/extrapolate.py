@@ -6,134 +6,24 @@ Docs: https://robust-prune.github.io/robust_prune/extrapolate.html.md"""
 
 # %% ../nbs/09_extrapolate.ipynb #6e0a0005
 from __future__ import annotations
-import time
 from dataclasses import dataclass, asdict
 from typing import Literal
 import numpy as np, pandas as pd, torch, torch.nn as nn
-import faiss
 from fastcore.basics import ifnone
 from scipy.stats import spearmanr, kendalltau, rankdata
 from .core import InputError, maybe_bar, slices, delegates_fields
-from .data import ArrayDataset, read_rows
+from .data import ArrayDataset
+from .knn import (METRICS, INDEXES, ENGINES, check_finite, as_queries, default_nlist, default_nprobe,
+                              pick_engine, knn_index, check_k, Rows, search_chunks)
 from .scores import Scores, scores_meta
 from .select import keep_mask
 from .embed import Embeddings
 
 # %% auto #0
-__all__ = ['METRICS', 'INDEXES', 'ENGINES', 'WEIGHTS', 'K_CANDIDATES', 'SELF_FEATURES', 'METHODS', 'check_finite', 'as_queries',
-           'default_nlist', 'default_nprobe', 'TorchIndex', 'rerank', 'Searcher', 'pick_engine', 'knn_index',
-           'neighbour_mean', 'check_k', 'Rows', 'search_chunks', 'knn_extrapolate', 'rank_agreement', 'kept_overlap',
-           'cv_folds', 'cv_knn', 'self_features', 'search_excluding', 'neighbour_features', 'design', 'quantiles',
-           'fit_regressor', 'fit_learned', 'cv_regress', 'KNN', 'estimate', 'extrapolate']
-
-# %% ../nbs/09_extrapolate.ipynb #6e0a0029
-def check_finite(x, what:str, chunk:int=2**16):
-    "Raise an `InputError` if the vectors `x` (read `chunk` rows at a time) hold NaN or infinite values"
-    for sl in slices(len(x), chunk):
-        bad = ~np.isfinite(np.asarray(read_rows(x, sl), dtype=np.float32)).all(1)
-        if bad.any():
-            raise InputError(f"{what} holds NaN or infinite values, first in row {sl.start + int(np.argmax(bad))}")
-
-# %% ../nbs/09_extrapolate.ipynb #c5dde195
-def as_queries(x, metric:str='l2'):
-    "`x` as faiss wants it: a float32 C-contiguous copy, rows normalised to unit length for `cosine`"
-    q = np.array(x, dtype=np.float32, order='C')
-    if metric == 'cosine': faiss.normalize_L2(q)
-    return q
-
-# %% ../nbs/09_extrapolate.ipynb #0c8eca15
-def default_nlist(n:int): return max(1, min(int(4 * np.sqrt(n)), n // 39))
-
-# %% ../nbs/09_extrapolate.ipynb #4aeb3674
-def default_nprobe(nlist:int): return max(1, nlist // 8)
-
-# %% ../nbs/09_extrapolate.ipynb #050bd057
-def _faiss_index(x, metric:str, index:str, nlist:int|None, nprobe:int|None):
-    kind = faiss.METRIC_L2 if metric == 'l2' else faiss.METRIC_INNER_PRODUCT
-    if index == 'flat': idx = faiss.IndexFlat(x.shape[1], kind)
-    else:
-        nlist = ifnone(nlist, default_nlist(len(x)))
-        if not 1 <= nlist <= len(x): raise InputError(f"`nlist` must lie in 1..{len(x)} (the source size), got {nlist}")
-        idx = faiss.IndexIVFFlat(faiss.IndexFlat(x.shape[1], kind), x.shape[1], nlist, kind)
-        idx.train(x)
-        idx.nprobe = ifnone(nprobe, default_nprobe(nlist))
-    idx.add(x)
-    return idx
-
-# %% ../nbs/09_extrapolate.ipynb #cf1455ec
-class TorchIndex:
-    "Exact k-NN search by torch: each block of queries against the whole source (`cdist`, or a product for cosine)"
-    def __init__(self, x:np.ndarray, metric:str='l2', device=None, block:int=4096):
-        self.device = torch.device(ifnone(device, 'cuda' if torch.cuda.is_available() else 'cpu'))
-        self.x, self.metric, self.block, self.d, self.ntotal = torch.from_numpy(x).to(self.device), metric, block, x.shape[1], len(x)
-
-    def search(self, q:np.ndarray, k:int):
-        "Distances (squared l_2, or cosine similarities) and positions of the `k` nearest rows, as faiss gives them"
-        D, I = [], []
-        for sl in slices(len(q), self.block):
-            qb = torch.from_numpy(q[sl]).to(self.device)
-            if self.metric == 'l2': d, i = (torch.cdist(qb, self.x) ** 2).topk(k, largest=False)
-            else: d, i = (qb @ self.x.T).topk(k, largest=True)
-            D.append(d.cpu().numpy()); I.append(i.cpu().numpy())
-        return np.concatenate(D or [np.zeros((0, k), np.float32)]), np.concatenate(I or [np.zeros((0, k), np.int64)])
-
-# %% ../nbs/09_extrapolate.ipynb #26887105
-def rerank(x:np.ndarray, q:np.ndarray, I:np.ndarray, k:int, metric:str='l2', block:int=1024):
-    "The `k` nearest of the candidates `I` (positions in `x`) of each query, by exact float64 distance, ties to the smaller"
-    D_out, I_out = np.empty((len(q), k), np.float32), np.empty((len(q), k), np.int64)
-    for sl in slices(len(q), block):
-        cand = I[sl]
-        v, qb = x[np.maximum(cand, 0)].astype(np.float64), q[sl].astype(np.float64)[:, None]
-        d = ((v - qb) ** 2).sum(-1) if metric == 'l2' else -(v * qb).sum(-1)   # smaller is nearer
-        d[cand < 0] = np.inf                                                    # IVF found fewer
-        order = np.lexsort((cand, d), axis=1)[:, :k]                            # by distance, then by position
-        I_out[sl], near = np.take_along_axis(cand, order, 1), np.take_along_axis(d, order, 1)
-        D_out[sl] = near if metric == 'l2' else -near
-    return D_out, I_out
-
-class Searcher:
-    "An engine's index over `x`, its candidates re-ranked exactly (`rerank`)"
-    def __init__(self, base, x:np.ndarray, metric:str, engine:str, extra:int=8):
-        self.base, self.x, self.metric, self.engine, self.extra = base, x, metric, engine, extra
-    @property
-    def d(self): return self.x.shape[1]
-    @property
-    def nprobe(self): return self.base.nprobe
-    @nprobe.setter
-    def nprobe(self, v): self.base.nprobe = v
-    def search(self, q:np.ndarray, k:int):
-        _, I = self.base.search(q, min(k + self.extra, len(self.x)))
-        return rerank(self.x, q, I, k, self.metric)
-
-# %% ../nbs/09_extrapolate.ipynb #fa0ddd49
-METRICS = ('l2', 'cosine')
-INDEXES = ('flat', 'ivf')
-ENGINES = ('auto', 'faiss', 'torch')
-_FASTER = {}   # the engine `auto` measured faster, by (device, metric, dimension, source size rounded to a power of 2)
-
-def pick_engine(x:np.ndarray, metric:str='l2', k:int=12, n:int=2048):
-    "The exact engine, faiss or torch, that searches the rows of `x` faster here, measured in turns on `n` queries"
-    device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    key = (device, metric, x.shape[1], int(np.log2(max(len(x), 1))))
-    if key not in _FASTER:
-        q, best = x[:n], {}
-        for _ in range(2):   # in turns, the first round warming both up
-            for name, idx in [('faiss', _faiss_index(x, metric, 'flat', None, None)), ('torch', TorchIndex(x, metric))]:
-                start = time.perf_counter(); idx.search(q, min(k, len(x)))
-                best[name] = time.perf_counter() - start
-        _FASTER[key] = min(best, key=best.get)
-    return _FASTER[key]
-
-def knn_index(source, metric:str='l2', index:str='flat', nlist:int|None=None, nprobe:int|None=None, engine:str='auto'):
-    "A `Searcher` over the rows of `source`: exact (`flat`) by `engine`, or faiss's inverted file (`ivf`)"
-    if metric not in METRICS: raise InputError(f"`metric` must be one of {METRICS}, got {metric!r}")
-    if index not in INDEXES: raise InputError(f"`index` must be one of {INDEXES}, got {index!r}")
-    if engine not in ENGINES: raise InputError(f"`engine` must be one of {ENGINES}, got {engine!r}")
-    if index == 'ivf' and engine == 'torch': raise InputError("an inverted-file index (`index`='ivf') is faiss's: `engine` faiss")
-    x = as_queries(source, metric)
-    if engine == 'auto': engine = 'faiss' if index == 'ivf' else pick_engine(x, metric)
-    base = TorchIndex(x, metric) if engine == 'torch' else _faiss_index(x, metric, index, nlist, nprobe)
-    return Searcher(base, x, metric, engine)
+__all__ = ['WEIGHTS', 'K_CANDIDATES', 'SELF_FEATURES', 'METHODS', 'neighbour_mean', 'knn_extrapolate', 'within_classes',
+           'rank_agreement', 'kept_overlap', 'cv_folds', 'cv_knn', 'self_features', 'search_excluding',
+           'neighbour_features', 'design', 'quantiles', 'fit_regressor', 'fit_learned', 'cv_regress', 'KNN', 'estimate',
+           'extrapolate', 'Transfer', 'transfer_rows', 'cross_estimate']
 
 # %% ../nbs/09_extrapolate.ipynb #6e0a0032
 WEIGHTS = ('uniform', 'distance')
@@ -146,33 +36,6 @@ def neighbour_mean(nbr_scores:np.ndarray, dist:np.ndarray, metric:str='l2', weig
     d = np.sqrt(np.maximum(dist, 0)) if metric == 'l2' else 1 - dist
     w = 1 / (d + 1e-6)
     return (w * nbr_scores).sum(1) / w.sum(1)
-
-# %% ../nbs/09_extrapolate.ipynb #6e0a0035
-def check_k(k, n_source:int):
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n_source:
-        raise InputError(f"`k` must be a number of neighbours in 1..{n_source} (the scored source samples), got {k!r}")
-
-# %% ../nbs/09_extrapolate.ipynb #cd6d8438
-class Rows:
-    "The rows `rows` of the vectors `x`, read only when sliced: a part of a memory-mapped destination"
-    def __init__(self, x, rows): self.x, self.rows = x, np.asarray(rows)
-    def __len__(self): return len(self.rows)
-    @property
-    def shape(self): return (len(self.rows), self.x.shape[1])
-    def __getitem__(self, sl): return self.x[self.rows[sl]]
-
-# %% ../nbs/09_extrapolate.ipynb #fe759d6c
-def search_chunks(idx, dest, k:int, metric:str='l2', chunk:int=2**16, progress:bool=True):
-    "For each `chunk` rows of `dest`: their slice, the distances and positions of their `k` nearest neighbours in `idx`"
-    if dest.shape[1] != idx.d:
-        raise InputError("source and destination embeddings must have the same dimension, "
-                         f"got {idx.d} and {dest.shape[1]}")
-    for sl in maybe_bar(slices(len(dest), chunk), progress):
-        q = as_queries(read_rows(dest, sl), metric)
-        check_finite(q, f'the destination embedding (rows {sl.start}..{sl.stop - 1} searched)')
-        D, I = idx.search(q, k)
-        if (I < 0).any(): raise InputError(f"the index found fewer than {k} neighbours for some rows: raise `nprobe`")
-        yield sl, D, I
 
 # %% ../nbs/09_extrapolate.ipynb #036b5ced
 def _check_source(source, score):
@@ -192,14 +55,25 @@ def knn_extrapolate(source, score, dest, k:int=12, metric:str='l2', index:str='f
     return out
 
 # %% ../nbs/09_extrapolate.ipynb #6e0a0039
-def rank_agreement(pred, true):
+def within_classes(pred:np.ndarray, true:np.ndarray, labels:np.ndarray):
+    "Mean over the classes of `labels` (3 samples or more) of Spearman's correlation of `pred` and `true` inside each"
+    rhos = [spearmanr(pred[labels == c], true[labels == c]).statistic
+            for c in np.unique(labels) if (labels == c).sum() >= 3]
+    rhos = [r for r in rhos if np.isfinite(r)]   # a class whose scores are all equal has none
+    return float(np.mean(rhos)) if rhos else float('nan')
+
+def rank_agreement(pred, true, labels=None):
     "Spearman's and Kendall's rank correlation of `pred` and `true` over the entries finite in both, and their number"
     pred, true = np.asarray(pred, dtype=np.float64), np.asarray(true, dtype=np.float64)
     if pred.shape != true.shape:
         raise InputError(f"`pred` and `true` must be scores of the same samples, got {pred.shape} and {true.shape}")
     ok = np.isfinite(pred) & np.isfinite(true)
-    return dict(n=int(ok.sum()), spearman=float(spearmanr(pred[ok], true[ok]).statistic),
-                kendall=float(kendalltau(pred[ok], true[ok]).statistic))
+    res = dict(n=int(ok.sum()), spearman=float(spearmanr(pred[ok], true[ok]).statistic),
+               kendall=float(kendalltau(pred[ok], true[ok]).statistic))
+    if labels is not None:   # DU and its kind differ much between classes: how well each class is ranked
+        if len(labels) != len(pred): raise InputError(f"`labels` must label the {len(pred)} samples, got {len(labels)}")
+        res['spearman_within'] = within_classes(pred[ok], true[ok], np.asarray(labels)[ok])
+    return res
 
 # %% ../nbs/09_extrapolate.ipynb #7d678193
 def kept_overlap(pred, true, keep:float, remove:str='lowest', labels=None, class_balanced:bool=False):
@@ -406,15 +280,17 @@ def estimate(scores:Scores, source:Embeddings, method:str='knn', source_own=None
         k = int(cv.k[0]) if knn.k == 'auto' else knn.k
         cv = pd.concat([cv, cv_regress(svec, sscore, sown, slabel, k, knn.metric, folds, seed)], ignore_index=True)
         cv = cv.sort_values('spearman', ascending=False, ignore_index=True)
-    report(f"expected Spearman of the extrapolation, {folds}-fold cross-validation "
-           f"on {len(ids)} scored source samples:\n"
+    report(f"expected Spearman of the extrapolation, {folds}-fold cross-validation within one run on {len(ids)} scored "
+           "source samples (optimistic: the folds share that run's training; the cross-run estimate is not):\n"
            + cv.to_string(index=False, float_format='%.3f'))
+    cv.attrs['estimate'] = 'within-run'
     return cv
 
 # %% ../nbs/09_extrapolate.ipynb #9c2971b8
 @delegates_fields(KNN)
 def extrapolate(scores:Scores, source:Embeddings, dest:Embeddings, method:str='knn', source_own=None, dest_own=None,
-                ks=K_CANDIDATES, folds:int=5, seed:int=0, chunk:int=2**16, progress:bool=True, report=print, **knn):
+                ks=K_CANDIDATES, folds:int=5, seed:int=0, chunk:int=2**16, progress:bool=True, report=print,
+                quality:pd.DataFrame|None=None, **knn):
     "`scores` of the `source` samples extrapolated to the `dest` samples by `method`: a `Scores` over `dest`'s ids"
     knn = KNN(**knn)
     _check_stage(scores, source, dest)
@@ -427,7 +303,8 @@ def extrapolate(scores:Scores, source:Embeddings, dest:Embeddings, method:str='k
         raise InputError(f"`dest_own` must describe the {len(dest)} destination images, got {len(dest_own)} rows")
     cv, how = None, 'knn'
     if knn.k == 'auto' or method != 'knn':
-        cv = estimate(scores, source, method, source_own, ks, folds, seed, report, **asdict(knn))
+        cv = (estimate(scores, source, method, source_own, ks, folds, seed, report, **asdict(knn)) if quality is None
+              else quality)
         chosen = _choose(cv, method, knn.k, knn.metric)
         how, knn = chosen['method'], KNN(**dict(asdict(knn), k=int(chosen['k'])))
         report(f"using {how}, k = {knn.k}, {knn.metric}")
@@ -441,7 +318,8 @@ def extrapolate(scores:Scores, source:Embeddings, dest:Embeddings, method:str='k
     m = scores.meta
     extra = dict(method=how, **asdict(knn), embedder=source.meta['embedder'], source=source.meta['data'],
                  n_source=len(ids), n_unscored_source=int(scores.n_ids - len(ids)), n_extrapolated=len(todo),
-                 cv=None if cv is None else cv.to_dict('records'))
+                 cv=None if cv is None else cv.to_dict('records'),
+                 estimate=None if cv is None else cv.attrs.get('estimate', 'within-run'))
     meta = scores_meta(m['method'], dest.meta['data'], m.get('params'), run=m.get('run'), dynamics=m.get('dynamics'),
                        seed=m.get('seed'), extrapolated=extra)
     return Scores(out, np.arange(len(dest)), meta, label=dest.label)
@@ -461,3 +339,62 @@ def _predict(how:str, knn:KNN, svec, sscore, slabel, sown, dest, dest_own, todo,
     for sl, D, I in search_chunks(idx, rows, knn.k, knn.metric, chunk, progress):
         out[sl] = reg.predict(design(neighbour_features(D, I, sscore, knn.metric), own[todo[sl]], dest.label[todo[sl]]))
     return out
+
+# %% ../nbs/09_extrapolate.ipynb #7c0a0002
+@dataclass
+class Transfer:
+    "One direction of a cross-run estimate: a source scored by one run, a destination whose true scores are another's"
+    src_vec:np.ndarray # the source images' vectors
+    src_score:np.ndarray # their scores, by the source's run
+    dst_vec:np.ndarray # the destination images' vectors, by the same embedder
+    dst_true:np.ndarray # the destination images' scores by their own run: the truth
+    src_label:np.ndarray|None=None # the source images' classes (the learned extrapolator needs them)
+    dst_label:np.ndarray|None=None # the destination images' classes (learned extrapolator, within-class Spearman)
+    src_own:np.ndarray|None=None # learned extrapolator: what the source's model says about the source images
+    dst_own:np.ndarray|None=None # learned extrapolator: what the source's model says about the destination images
+
+# %% ../nbs/09_extrapolate.ipynb #7c0a0003
+def transfer_rows(t:Transfer, ks=K_CANDIDATES, metric:str='l2', weights:str='uniform', regress_k:int|None=None,
+                  seed:int=0):
+    "Spearman (overall, within classes) of `t` extrapolated by the k-NN mean for each of `ks`, and learned (regress_k)"
+    score = np.asarray(t.src_score, dtype=np.float64)
+    _check_source(t.src_vec, score)
+    for k in [*ks, *([] if regress_k is None else [regress_k])]: check_k(k, len(score))
+    if regress_k is not None and (t.src_label is None or t.dst_label is None):
+        raise InputError("the learned extrapolator needs the classes of the source and destination images")
+    q = as_queries(t.src_vec, metric)
+    idx, rows = knn_index(q, metric), []
+    D, I = idx.search(as_queries(t.dst_vec, metric), max([*ks, regress_k or 1]))
+    def row(method, k, pred):
+        r = rank_agreement(pred, t.dst_true, t.dst_label)
+        rows.append(dict(method=method, metric=metric, k=k, spearman=r['spearman'],
+                         within=r.get('spearman_within', float('nan'))))
+    for k in ks: row('knn', k, neighbour_mean(score[I[:, :k]], D[:, :k], metric, weights))
+    if regress_k is not None:
+        reg, k = fit_learned(idx, q, score, t.src_own, t.src_label, regress_k, metric, seed), regress_k
+        row('regress', k, reg.predict(design(neighbour_features(D[:, :k], I[:, :k], score, metric), t.dst_own,
+                                             t.dst_label)))
+    return rows
+
+# %% ../nbs/09_extrapolate.ipynb #7c0a0004
+def _spread_table(rows:list):
+    "Per method, metric and k: the mean over directions and the spread (half their range), overall and within classes"
+    g = pd.DataFrame(rows).groupby(['method', 'metric', 'k'], sort=False)
+    mean = lambda s: s.mean(skipna=False)   # a direction without a Spearman (constant scores) leaves none to report
+    half_range = lambda s: (s.max(skipna=False) - s.min(skipna=False)) / 2
+    out = pd.DataFrame({'spearman': g.spearman.agg(mean), 'spread': g.spearman.agg(half_range),
+                        'within': g.within.agg(mean), 'within_spread': g.within.agg(half_range)})
+    return out.sort_values('spearman', ascending=False).reset_index()
+
+def cross_estimate(transfers:list, method:str='knn', ks=K_CANDIDATES, metric:str='l2', weights:str='uniform',
+                   seed:int=0):
+    "The estimate across runs from the directions `transfers`: per method and k, mean Spearman and spread; best first"
+    if method not in METHODS: raise InputError(f"`method` must be one of {METHODS}, got {method!r}")
+    if not transfers: raise InputError("`transfers` must hold at least one direction")
+    rows = [r for t in transfers for r in transfer_rows(t, ks, metric, weights, seed=seed)]
+    if method != 'knn':   # the learned extrapolator at the k the k-NN mean does best with
+        k = int(pd.DataFrame(rows).groupby('k').spearman.mean().idxmax())
+        rows += [r for t in transfers for r in transfer_rows(t, (), metric, weights, k, seed)]
+    table = _spread_table(rows)
+    table.attrs['estimate'] = 'cross-run'
+    return table

@@ -13,7 +13,7 @@ from .data import check_labels
 from .select import keep_mask
 
 # %% auto #0
-__all__ = ['GEOMETRY_METHODS', 'Geometry', 'embedding_geometry', 'class_geometry', 'geometry_figure']
+__all__ = ['GEOMETRY_METHODS', 'EMBEDDING_NAMES', 'Geometry', 'embedding_geometry', 'class_geometry', 'geometry_figure']
 
 # %% ../nbs/11_geometry.ipynb #b7e10011
 @dataclass
@@ -125,26 +125,45 @@ def class_geometry(features, # (N, D) numbers, one row per sample (further axes 
                               method=method, n=len(index), pca=pca, seed=seed, **params)
 
 # %% ../nbs/11_geometry.ipynb #b7e10021
+EMBEDDING_NAMES = dict(tsne='t-SNE', umap='UMAP')
+
+def _roomy(xy:np.ndarray, text:list, scale:float, char:float=7., line:float=14., mark:float=14.):
+    "Which labels `text`, drawn above their points `xy` (`scale` pixels per unit), overlap no other label or point"
+    px, w = xy * scale, np.array([len(t) * char for t in text])
+    def overlap(lo1, hi1, lo2, hi2): return (lo1[:, None] < hi2[None, :]) & (lo2[None, :] < hi1[:, None])
+    label = [px[:, 0] - w / 2, px[:, 0] + w / 2, px[:, 1] + mark / 2, px[:, 1] + mark / 2 + line]   # x0 x1 y0 y1
+    point = [px[:, 0] - mark / 2, px[:, 0] + mark / 2, px[:, 1] - mark / 2, px[:, 1] + mark / 2]
+    def hits(a, b): return overlap(a[0], a[1], b[0], b[1]) & overlap(a[2], a[3], b[2], b[3])
+    clash = (hits(label, label) | hits(label, point)) & ~np.eye(len(xy), dtype=bool)
+    return ~clash.any(1)
+
 def geometry_figure(g:Geometry, title:str|None=None,
                     names=None): # class names, indexed by class number (default: the numbers)
     "A plotly figure of `g`: the points by class, the points the cut dropped in grey, the class centroids marked"
-    import plotly.graph_objects as go
+    import plotly.graph_objects as go, plotly.colors
     classes = g.classes.index.to_numpy()
     name = (lambda c: str(c)) if names is None else (lambda c: str(names[c]))
+    colours = [plotly.colors.qualitative.Plotly[i % 10] for i in range(len(classes))]
     fig = go.Figure()
-    for c in classes:
+    for c, colour in zip(classes, colours):
         m = g.kept & (g.labels == c)
         fig.add_trace(go.Scatter(x=g.points[m, 0].round(4), y=g.points[m, 1].round(4), mode='markers', name=name(c),
-                                 customdata=g.index[m], marker=dict(size=4),
-                                 hovertemplate=f'class {name(c)}, row %{{customdata}}<extra></extra>'))
+                                 customdata=g.index[m], marker=dict(size=4, color=colour),
+                                 hovertemplate=f'{name(c)}, row %{{customdata}}<extra></extra>'))
     fig.add_trace(go.Scatter(x=g.points[~g.kept, 0].round(4), y=g.points[~g.kept, 1].round(4), mode='markers',
                              name='cut', customdata=g.index[~g.kept], marker=dict(size=5, color='lightgrey'),
                              hovertemplate='cut, row %{customdata}<extra></extra>'))
+    text = [name(c) for c in classes]
+    shown = _roomy(g.centroids, text, 430 / (np.ptp(g.points, axis=0).max() * 1.1 + 1e-12))   # the plot: ~430 px
     fig.add_trace(go.Scatter(x=g.centroids[:, 0], y=g.centroids[:, 1], mode='markers+text', name='centroids',
-                             text=[name(c) for c in classes], textposition='top center', hoverinfo='skip',
-                             marker=dict(symbol='x', size=11, color='black')))
-    how = g.params.get('method', '2-D points')
-    fig.update_layout(title=title or f"{how}, {len(g.points)} points: ρ = {g.rho:.3g}, δ = {g.delta:.3g}",
+                             text=[t if s else '' for t, s in zip(text, shown)], textposition='top center',
+                             customdata=text, hovertemplate='centroid of %{customdata}<extra></extra>',
+                             marker=dict(symbol='x', size=12, color=colours, line=dict(width=1.5, color='black'))))
+    how = g.params.get('method')
+    axis = EMBEDDING_NAMES.get(how, how or 'coordinate')
+    fig.update_layout(title=title or f"{axis if how else '2-D points'}, {len(g.points)} points: "
+                                     f"ρ = {g.rho:.3g}, δ = {g.delta:.3g}",
                       width=650, height=600, legend=dict(itemsizing='constant'))
-    fig.update_yaxes(scaleanchor='x', scaleratio=1)
+    fig.update_xaxes(title_text=f'{axis} 1 (scaled)')
+    fig.update_yaxes(title_text=f'{axis} 2 (scaled)', scaleanchor='x', scaleratio=1)
     return fig

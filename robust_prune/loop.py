@@ -1,4 +1,4 @@
-"""Checkpoints that let a stopped run continue exactly where it stopped, and the callbacks that run one training loop on several processes
+"""Checkpoints that let a stopped run continue exactly where it stopped, the epoch log, and the callbacks that run one training loop on several processes
 
 Docs: https://robust-prune.github.io/robust_prune/loop.html.md"""
 
@@ -6,9 +6,11 @@ Docs: https://robust-prune.github.io/robust_prune/loop.html.md"""
 
 # %% ../nbs/06a_loop.ipynb #06a00005
 from __future__ import annotations
-import random, pickle, io
+import random, pickle, io, time, contextlib
 from pathlib import Path
-import numpy as np, torch
+import numpy as np, pandas as pd, torch
+from fastcore.basics import patch
+from fastai.learner import Learner
 from fastai.callback.core import Callback, CancelEpochException
 from fastai.distributed import DistributedTrainer
 from .core import InputError, atomic_path
@@ -16,7 +18,8 @@ from .distributed import world, rank, is_main, all_gather, share, split_batch
 from .data import batch_sizes
 
 # %% auto #0
-__all__ = ['read_torch', 'write_torch', 'Checkpoint', 'LoaderEpoch', 'DistributedTraining', 'WeightShares', 'SplitBatch']
+__all__ = ['read_torch', 'write_torch', 'Checkpoint', 'LoaderEpoch', 'DistributedTraining', 'WeightShares', 'SplitBatch',
+           'EpochLog', 'epoch_line']
 
 # %% ../nbs/06a_loop.ipynb #a92aab7b
 def _rng_state(learn):
@@ -130,3 +133,51 @@ class SplitBatch(Callback):
     def after_batch(self):
         if self._held is not None: self._held.__exit__(None, None, None); self._held = None
     after_fit = after_batch
+
+# %% ../nbs/06a_loop.ipynb #f51799c2
+def _sync(device):
+    if device is not None and torch.device(device).type == 'cuda': torch.cuda.synchronize(device)
+
+class EpochLog(Callback):
+    "One row per trained epoch: samples, steps, seconds, and the Recorder's losses and metrics"
+    order = 55  # after the Recorder has this epoch's values
+    def __init__(self): self.rows = []
+    def before_fit(self): self.rows = []
+    def before_epoch(self): self._start, self._trained = time.perf_counter(), False
+    def before_train(self): _sync(self.dls.device); self._train_start = time.perf_counter()
+
+    def after_train(self):
+        _sync(self.dls.device)
+        self._train_seconds, self._trained = time.perf_counter() - self._train_start, True
+
+    def after_epoch(self):
+        if not self._trained: return
+        rec = self.learn.recorder
+        values = {k: v for k, v in zip(rec.metric_names[1:], rec.log[1:]) if k != 'time'}
+        seen = {f'seen_{k}': v for k, v in getattr(self.dls.train, 'seen', {}).items()}   # real and generated
+        self.rows.append(dict(epoch=self.epoch, n_train=len(self.dls.train.dataset), steps=len(self.dls.train), **seen,
+                              train_seconds=self._train_seconds, epoch_seconds=time.perf_counter() - self._start,
+                              **values))
+
+    @property
+    def frame(self): return pd.DataFrame(self.rows)
+    def state_dict(self): return {'rows': self.rows}
+    def load_state_dict(self, d): self.rows = list(d['rows'])
+
+# %% ../nbs/06a_loop.ipynb #68fd6e0a
+def epoch_line(names, values, n_epoch:int|None=None):
+    "The line of a log for one epoch: the `Recorder`'s metric `names` and their `values`"
+    def part(n, v):
+        if n == 'epoch': return f"epoch {v + 1}" + (f"/{n_epoch}" if n_epoch else '')
+        return f"{n} {v:.4f}" if isinstance(v, float) else f"{n} {v}"
+    return '  '.join(part(n, v) for n, v in zip(names, values))
+
+@patch
+@contextlib.contextmanager
+def epoch_lines(self:Learner):
+    "Fit without a progress bar, printing one `epoch_line` per epoch"
+    old = self.logger
+    self.logger = lambda values: print(epoch_line(self.recorder.metric_names, values, self.n_epoch), flush=True)
+    try:
+        with self.no_bar(): yield self
+    finally: self.logger = old

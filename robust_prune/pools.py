@@ -12,13 +12,13 @@ from typing import Literal
 import numpy as np
 from fastcore.basics import store_attr
 from .core import (InputError, MissingInput, npz_path, read_json, write_json, disk_error, free_bytes, maybe_bar,
-                               open_npz)
+                               open_npz, atomic_path)
 from .data import (ArrayDataset, ArrayDL, read_rows, check_images, check_labels, batch_sizes, load_npz,
-                               NPZ_KEYS, _npy_header)
+                               NPZ_KEYS, _npy_header, load_splits)
 
 # %% auto #0
-__all__ = ['EPOCH_LENGTHS', 'distort', 'stand_in_pool', 'StackedImages', 'mix', 'aux_per_batch', 'epoch_plan', 'mixed_batches',
-           'MixedDL', 'convert']
+__all__ = ['EPOCH_LENGTHS', 'distort', 'stand_in_pool', 'write_stand_in', 'StackedImages', 'mix', 'aux_per_batch', 'epoch_plan',
+           'mixed_batches', 'MixedDL', 'convert']
 
 # %% ../nbs/01a_pools.ipynb #dd8dc0ed
 def distort(images:np.ndarray, strength:np.ndarray, rng:np.random.Generator):
@@ -57,6 +57,22 @@ def stand_in_pool(train:ArrayDataset, n:int, flip:float=0.1, seed:int=0, bs:int=
         real = real[..., 0] if images.ndim == 3 else real
         images[sl] = np.round(255 * distort(real, strength[sl], rng)).astype(np.uint8)
     return dict(image=images, label=labels.astype(np.int64), source=source, strength=strength, flipped=flipped)
+
+# %% ../nbs/01a_pools.ipynb #7e5c0002
+def write_stand_in(
+    out:str, # the `.npz` to write
+    data:str='digits', # the real data, a data spec
+    n:int=5000, # images in the pool
+    flip:float=0.1, # the fraction given another class's label
+    seed:int=0, # the pool's seed
+    valid:int|float|str|None=None, # the validation split of `data` left out, as for train --valid (default: test set or 20 %)
+    split_seed:int=0, # the seed of that split
+    download:bool=False): # download `data` if it is missing (MNIST, CIFAR-10)
+    "Write a stand-in generated pool of `n` distorted training images of `data` to `out`; returns it loaded"
+    train, _ = load_splits(data, valid, split_seed, download)
+    pool = stand_in_pool(train, n, flip, seed)
+    with atomic_path(npz_path(out, 'stand-in pool')) as tmp, open(tmp, 'wb') as f: np.savez(f, **pool)
+    return load_npz(npz_path(out))
 
 # %% ../nbs/01a_pools.ipynb #d58afafc
 class StackedImages:

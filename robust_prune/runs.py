@@ -100,11 +100,7 @@ def _setting_help(name:str):
     if name == 'window':
         du = SCORES['du']
         return f"{declared(du.fn)[1].help or 'window'} of du, for prune_score du (default: {du.defaults()['window']})"
-    takers = [TRAINERS[t] for t in TRAINERS if name in TRAINERS[t].params]
-    if not takers: return ''
-    doc = next((o.help for o in declared(takers[0].fn) if o.name == name), '')
-    defaults = ', '.join(f"{t.name} {t.defaults()[name]}" for t in takers)
-    return f"{doc} (for {', '.join(t.name for t in takers)}; default: {defaults})"
+    return TRAINERS.setting_help(name)
 
 def config_fields(cls=RunConfig):
     "The `Option`s of the dataclass `cls`, a field standing for a trainer's or score's setting with that setting's help"

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np, torch
 from typing import Literal
 import robust_prune
-from .core import (InputError, MissingInput, maybe_bar, slices, read_json, write_json, Registry, RecordFile,
+from .core import (InputError, MissingInput, read_json, write_json, Registry, RecordFile,
                                allocate, disk_error, check_seed)
 from .distributed import sharded
 from .data import to_float, fingerprint
@@ -142,14 +142,16 @@ def score_methods(kind:str|None=None):
 
 # %% ../nbs/04_scores.ipynb #3c0a0015
 @register_score('prob', name='du')
-def dynamic_uncertainty(prob:np.ndarray, window:int=10):
+def dynamic_uncertainty(prob:np.ndarray,
+                        window:int=10): # epochs per window, >= 2; the run needs at least window + 1 recorded epochs
     "DU: mean over the E−J windows of `window` epochs (last epoch left out) of the std of `prob` (epochs, samples)"
     prob = np.asarray(prob, dtype=np.float64)
     if int(window) != window or window < 2:
         raise InputError(f"`window` must be a whole number of epochs >= 2, got {window}")
     if len(prob) <= window:
+        hint = f": train more epochs, or take `window` <= {len(prob) - 1}" if len(prob) >= 3 else ''
         raise InputError(f"DU with a window of {window} epochs needs more than {window} recorded epochs; "
-                         f"the dynamics have {len(prob)}")
+                         f"the dynamics have {len(prob)}{hint}")
     w = np.lib.stride_tricks.sliding_window_view(prob, int(window), axis=0)[:len(prob) - window]   # (E−J, samples, J)
     n = np.isfinite(w).sum(-1)
     with np.errstate(invalid='ignore', divide='ignore'), warnings.catch_warnings():
@@ -175,7 +177,8 @@ def frequency_score(prob:np.ndarray):
 
 # %% ../nbs/04_scores.ipynb #3c0a001d
 @register_score('el2n', name='el2n')
-def el2n_score(el2n:np.ndarray, first:int|None=None):
+def el2n_score(el2n:np.ndarray,
+               first:int|None=None): # the epochs averaged, from the first (default: the first 10 %, at least 1)
     "EL2N: the mean error-vector norm over the first `first` epochs of `el2n` (epochs, samples); default the first 10 %"
     el2n = np.asarray(el2n, dtype=np.float64)
     first = max(1, round(0.1 * len(el2n))) if first is None else first
@@ -209,7 +212,8 @@ def area_under_margin(margin:np.ndarray):
 
 # %% ../nbs/04_scores.ipynb #d2f350d1
 @register_score('loss', name='loss')
-def loss_at(loss:np.ndarray, epoch:int=-1):
+def loss_at(loss:np.ndarray,
+            epoch:int=-1): # the epoch whose loss ranks, from 0 (negative: from the end; default: the last)
     "The loss of each sample at `epoch` of `loss` (epochs, samples)"
     if int(epoch) != epoch or not -len(loss) <= epoch < len(loss):
         raise InputError(f"`epoch`={epoch} is not one of the {len(loss)} recorded epochs "
@@ -218,7 +222,8 @@ def loss_at(loss:np.ndarray, epoch:int=-1):
 
 # %% ../nbs/04_scores.ipynb #3c0a0026
 @register_score(name='random')
-def random_scores(n:int, seed:int=0):
+def random_scores(n:int,
+                  seed:int=0): # the seed of the random scores
     "`n` uniform random scores, fixed by `seed`"
     return np.random.default_rng(check_seed(seed)).random(n)
 

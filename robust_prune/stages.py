@@ -14,23 +14,23 @@ from fastcore.basics import ifnone
 from fastcore.meta import delegates
 from fastai.torch_core import default_device
 from .core import (InputError, MissingInput, npz_path, write_json, read_json, locked, drop_partial,
-                               delegates_fields, check_distinct)
+                               check_distinct)
 from .data import ArrayDataset, load_dataset, parse_spec, check_labels, check_fingerprint, DATASETS
 from .scores import (SOURCES, SCORES, Scores, scores_meta, open_dynamics, score_dynamics, model_scores,
                                  MODEL_SCORE_ARRAYS)
 from .select import REMOVE, POOLS, select
 from .train import recipe
 from .attacks import NORMS
-from .embed import (Embeddings, EMB_DTYPES, embed, model_embedder, embedder_for, register_embedder,
+from .embed import (EMB_DTYPES, embed, model_embedder, embedder_for, register_embedder,
                                 load_torchscript)
-from .extrapolate import KNN, self_features, extrapolate, estimate, METHODS
+from .extrapolate import self_features
 from .evaluate import evaluate
 from .distributed import on_main
 from .runs import RunConfig, run_config, run_data, load_run, data_record, trainer_settings
 
 # %% auto #0
-__all__ = ['load_model', 'score_run', 'select_file', 'held_out', 'evaluate_run', 'dataset_for', 'embed_data', 'run_self_features',
-           'extrapolate_files']
+__all__ = ['load_model', 'score_run', 'select_file', 'held_out', 'eval_split', 'evaluate_run', 'dataset_for', 'embed_data',
+           'run_self_features']
 
 # %% ../nbs/15_stages.ipynb #cb7028b2
 def _model_source(source):
@@ -152,6 +152,17 @@ def held_out(spec:str, cfg:RunConfig):
     if _source(spec) == _source(cfg.data): return run_data(cfg)[1]
     return load_dataset(spec)
 
+# %% ../nbs/15_stages.ipynb #7e5b0002
+def eval_split(data:str|None, cfg:RunConfig):
+    "Which data an evaluation of a run of `cfg` on `data` (None: the run's validation data) measures, in words"
+    if data is None or (_source(data) == _source(cfg.data) and not DATASETS[parse_spec(data)[0]].info['test_set']):
+        if isinstance(cfg.valid, str): return f"the validation set {cfg.valid}"
+        if cfg.valid is None and DATASETS[parse_spec(cfg.data)[0]].info['test_set']: return 'the test set'
+        size = f"{cfg.valid:.0%}" if isinstance(cfg.valid, float) else f"{cfg.valid:,} images" if cfg.valid else '20 %'
+        return f"the validation split carved from the training data ({size}, split seed {cfg.split_seed}; never trained on)"
+    if DATASETS[parse_spec(data)[0]].info['test_set']: return 'the test set'
+    return 'all of it'
+
 # %% ../nbs/15_stages.ipynb #9272ccb2
 _SAME = ('data', 'attack', 'norm', 'eps', 'steps', 'alpha', 'restarts', 'n', 'seed')
 
@@ -177,7 +188,8 @@ def evaluate_run(
             return (read_json(run_dir/'metrics.json', 'run metrics') if (run_dir/'metrics.json').exists()
                     else dict(evaluations=[]))
         metrics = on_main(start)
-        rec = evaluate(model, ds, eps=ifnone(eps, cfg.eps), norm=ifnone(norm, cfg.norm), **kwargs)
+        rec = dict(evaluate(model, ds, eps=ifnone(eps, cfg.eps), norm=ifnone(norm, cfg.norm), **kwargs),
+                   split=eval_split(data, cfg))
         same = lambda r: all(r.get(k) == rec.get(k) for k in _SAME)
         metrics['evaluations'] = [r for r in metrics.get('evaluations', []) if not same(r)] + [rec]
         on_main(write_json, run_dir/'metrics.json', metrics)
@@ -221,47 +233,3 @@ def run_self_features(run_dir, ds:ArrayDataset, progress:bool=True):
     cfg, model = load_run(run_dir)
     attack = recipe(cfg.trainer, cfg.norm, **trainer_settings(cfg)).attack
     return self_features(model, ds, attack, cfg.eps, seed=cfg.seed, progress=progress)
-
-# %% ../nbs/15_stages.ipynb #297ef104
-@delegates_fields(KNN)
-def extrapolate_files(
-    source_scores:str, # a scores file (robust-prune score)
-    source_emb:str, # the embeddings of the scored samples (robust-prune embed, or a plain .npy in id order)
-    dest_emb:str|None=None, # the embeddings of the samples to score, same embedder (none: only print the estimate)
-    out:str|None=None, # the scores file to write (.npz)
-    method:Literal[METHODS]='knn', # the k-NN mean, the learned extrapolator, or whichever the estimate ranks first
-    folds:int=5, # folds of the quality estimate
-    run:str|None=None, # regress, auto: the run whose model describes each image (default: the scores file's run)
-    dest_data:str|None=None, # regress, auto: the destination images, a data spec or run:RUN_DIR
-    progress:bool=True, # show progress bars
-    report=print, # where the estimate's table goes
-    **knn):
-    "Extrapolate scores file `source_scores` to `dest_emb`'s samples, written to `out`; no `dest_emb`: only estimate"
-    if out is not None: npz_path(out, 'scores file'); check_distinct(out, source_scores)
-    knn = KNN(**knn)
-    scores, source = Scores.load(source_scores), Embeddings.load(source_emb)
-    dest = None if dest_emb is None else Embeddings.load(dest_emb)
-    own = {}
-    if method != 'knn':
-        run = run or scores.meta.get('run')
-        if run is None:
-            raise InputError(f"`method`={method!r} needs the run whose model describes the images (`run`, --run)")
-        if dest is not None and dest_data is None:
-            raise InputError(f"`method`={method!r} needs the destination images (`dest_data`, --dest-data)")
-        src_ds = dataset_for(f'run:{run}')
-        check_fingerprint(scores.meta['data'], src_ds, f"the training data of {run}")
-        own['source_own'] = run_self_features(run, src_ds, progress)
-    if dest is not None and dest_data is not None:
-        dst_ds = dataset_for(dest_data)
-        if dest.plain:
-            if len(dst_ds) != len(dest):
-                raise InputError(f"{dest_emb} has {len(dest)} rows, {dest_data} {len(dst_ds)} images")
-            dest.label = dst_ds.labels[np.argsort(dst_ds.ids)]
-        else: check_fingerprint(dest.meta['data'], dst_ds, f"the destination embeddings {dest_emb}")
-        if method != 'knn': own['dest_own'] = run_self_features(run, dst_ds, progress)
-    settings = dict(vars(knn))
-    if dest is None:
-        return estimate(scores, source, method, own.get('source_own'), folds=folds, report=report, **settings)
-    res = extrapolate(scores, source, dest, method, folds=folds, progress=progress, report=report, **own, **settings)
-    if out is not None: on_main(res.save, out)
-    return res

@@ -13,12 +13,13 @@ from plotly.offline import get_plotlyjs
 from .core import InputError, maybe_bar, atomic_path, read_json, disk_error
 from .attacks import check_attack
 from .select import Selection
-from .analysis import fraction_figure, tradeoff_figure, training_figure, demo_table, demo_figure
+from .results import fraction_figure, tradeoff_figure, training_figure, demo_table, demo_figure
 from .runs import RunConfig, run_config, train_run, resolve
 from .stages import evaluate_run
 
 # %% auto #0
-__all__ = ['DEMO_STRATEGIES', 'run_strategy', 'run_results', 'sweep', 'run_figures', 'write_figures', 'demo_runs', 'demo']
+__all__ = ['DEMO_STRATEGIES', 'run_strategy', 'run_results', 'sweep', 'run_figures', 'missing_figures', 'write_figures',
+           'demo_runs', 'demo']
 
 # %% ../nbs/16_sweeps.ipynb #98069d41
 def run_strategy(cfg:RunConfig, run_dir):
@@ -36,6 +37,11 @@ def _strongest(evaluations, attack:str):
     recs = [r for r in evaluations if r['attack'] == attack]
     return max(recs, key=lambda r: (r['n'], r.get('steps') or 0), default=None)
 
+def _images_seen(epochs_csv):
+    "Images trained on over a run's epochs (real and generated), from its epochs.csv"
+    e = pd.read_csv(epochs_csv)
+    return int(e.seen_real.sum() + e.seen_aux.sum()) if 'seen_real' in e else int(e.n_train.sum())
+
 def run_results(run_dirs):
     "A row per finished run in `run_dirs`: strategy, kept fraction, seed, strongest clean/PGD/AutoAttack records, cost"
     rows = []
@@ -47,7 +53,7 @@ def run_results(run_dirs):
         row = dict(run=str(d), strategy=run_strategy(cfg, d),
                    keep=meta['data']['n_train'] / meta['data']['n'] if cfg.selection else cfg.keep or 1.0,
                    seed=cfg.seed, trainer=cfg.trainer, epochs=m['train']['epochs'], steps=m['train']['steps'],
-                   train_seconds=m['train']['train_seconds'])
+                   images=_images_seen(d/'epochs.csv'), train_seconds=m['train']['train_seconds'])
         for col, attack in [('clean', 'clean'), ('robust', 'pgd'), ('aa', 'autoattack')]:
             r = _strongest(m.get('evaluations', []), attack)
             row.update({f'{col}_acc': r['accuracy'] if r else np.nan, f'{col}_n': r['n'] if r else 0})
@@ -94,6 +100,19 @@ def run_figures(run_dirs):
         figs['accuracy-vs-kept'] = fraction_figure(evaluated)
         figs['clean-vs-robust'] = tradeoff_figure(evaluated)
     return figs, results
+
+# %% ../nbs/16_sweeps.ipynb #7e5d0002
+def missing_figures(results:pd.DataFrame):
+    "Lines saying which comparison figures `run_figures` could not draw from `results`, and what to run for them"
+    figs = 'accuracy-vs-kept and clean-vs-robust'
+    if len(results) < 2: return [f"{figs} not drawn: they compare two or more runs"]
+    lacking = {a: list(results.run[results[f'{c}_acc'].isna()]) for c, a in [('clean', 'clean'), ('robust', 'pgd')]}
+    todo = [f"robust-prune evaluate {r} --attack {a}" for a, runs in lacking.items() for r in runs]
+    if not todo: return []
+    n_ok = int((results.clean_acc.notna() & results.robust_acc.notna()).sum())
+    head = (f"{figs} not drawn: they need clean and PGD evaluations of two or more runs" if n_ok < 2 else
+            f"{len(results) - n_ok} of {len(results)} runs left out of {figs}: no clean or PGD evaluation")
+    return [head + "; run:", *[f"  {t}" for t in todo]]
 
 # %% ../nbs/16_sweeps.ipynb #056cd534
 def _png_writer():

@@ -6,7 +6,6 @@ Docs: https://robust-prune.github.io/robust_prune/train.html.md"""
 
 # %% ../nbs/07_train.ipynb #fa8d3e34
 from __future__ import annotations
-import time, contextlib
 from dataclasses import dataclass, field
 from functools import partial
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
@@ -23,7 +22,7 @@ from fastai.optimizer import OptimWrapper
 from fastai.metrics import accuracy
 from .core import InputError, Registry
 from .distributed import world, is_main, broadcast, batch_draw
-from .loop import LoaderEpoch, DistributedTraining, WeightShares, SplitBatch
+from .loop import LoaderEpoch, DistributedTraining, WeightShares, SplitBatch, EpochLog
 from .attacks import fgsm, rs_fgsm, pgd, trades_attack, kl_loss, default_alpha, check_attack, NORMS
 from .scores import SOURCES, SCORES, score_dynamics, score_methods
 from .record import SampleIndex, DynamicsRecorder
@@ -32,9 +31,9 @@ from .select import check_rule, keep_mask
 # %% auto #0
 __all__ = ['TRAINERS', 'AUGMENTS', 'OPTIMIZERS', 'AdversarialTraining', 'Recipe', 'register_trainer', 'recipe',
            'standard_training', 'fgsm_training', 'rs_fgsm_training', 'pgd_training', 'Trades', 'trades_training',
-           'crop_flip', 'RandomCropFlip', 'PruneAtEpoch', 'EpochLog', 'epoch_line', 'ProbePGD',
-           'catastrophic_overfitting', 'DeviceMixedPrecision', 'LeanRecorder', 'RobustLearner', 'robust_learner',
-           'triangular', 'LeanParamScheduler']
+           'crop_flip', 'RandomCropFlip', 'PruneAtEpoch', 'ProbePGD', 'catastrophic_overfitting',
+           'DeviceMixedPrecision', 'LeanRecorder', 'RobustLearner', 'robust_learner', 'triangular',
+           'LeanParamScheduler']
 
 # %% ../nbs/07_train.ipynb #30b490c4
 class AdversarialTraining(Callback):
@@ -222,54 +221,6 @@ class PruneAtEpoch(Callback):
     def after_fit(self): self._use(self.full)
     def state_dict(self): return {'mask': self.mask, 'scores': self.scores}
     def load_state_dict(self, d): self.mask, self.scores = d['mask'], d['scores']
-
-# %% ../nbs/07_train.ipynb #f51799c2
-def _sync(device):
-    if device is not None and torch.device(device).type == 'cuda': torch.cuda.synchronize(device)
-
-class EpochLog(Callback):
-    "One row per trained epoch: samples, steps, seconds, and the Recorder's losses and metrics"
-    order = 55  # after the Recorder has this epoch's values
-    def __init__(self): self.rows = []
-    def before_fit(self): self.rows = []
-    def before_epoch(self): self._start, self._trained = time.perf_counter(), False
-    def before_train(self): _sync(self.dls.device); self._train_start = time.perf_counter()
-
-    def after_train(self):
-        _sync(self.dls.device)
-        self._train_seconds, self._trained = time.perf_counter() - self._train_start, True
-
-    def after_epoch(self):
-        if not self._trained: return
-        rec = self.learn.recorder
-        values = {k: v for k, v in zip(rec.metric_names[1:], rec.log[1:]) if k != 'time'}
-        seen = {f'seen_{k}': v for k, v in getattr(self.dls.train, 'seen', {}).items()}   # real and generated
-        self.rows.append(dict(epoch=self.epoch, n_train=len(self.dls.train.dataset), steps=len(self.dls.train), **seen,
-                              train_seconds=self._train_seconds, epoch_seconds=time.perf_counter() - self._start,
-                              **values))
-
-    @property
-    def frame(self): return pd.DataFrame(self.rows)
-    def state_dict(self): return {'rows': self.rows}
-    def load_state_dict(self, d): self.rows = list(d['rows'])
-
-# %% ../nbs/07_train.ipynb #68fd6e0a
-def epoch_line(names, values, n_epoch:int|None=None):
-    "The line of a log for one epoch: the `Recorder`'s metric `names` and their `values`"
-    def part(n, v):
-        if n == 'epoch': return f"epoch {v + 1}" + (f"/{n_epoch}" if n_epoch else '')
-        return f"{n} {v:.4f}" if isinstance(v, float) else f"{n} {v}"
-    return '  '.join(part(n, v) for n, v in zip(names, values))
-
-@patch
-@contextlib.contextmanager
-def epoch_lines(self:Learner):
-    "Fit without a progress bar, printing one `epoch_line` per epoch"
-    old = self.logger
-    self.logger = lambda values: print(epoch_line(self.recorder.metric_names, values, self.n_epoch), flush=True)
-    try:
-        with self.no_bar(): yield self
-    finally: self.logger = old
 
 # %% ../nbs/07_train.ipynb #742ba40e
 class ProbePGD(Metric):

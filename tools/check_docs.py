@@ -1,4 +1,4 @@
-"""Check pages of the static documentation (`tools/docs.py`) in headless Chromium, and screenshot them.
+r"""Check pages of the static documentation (`tools/docs.py`) in headless Chromium, and screenshot them.
 
     python tools/docs.py --out _docs/site
     python tools/check_docs.py --site _docs/site --pages index.html analysis.html --shots _docs/shots
@@ -9,18 +9,30 @@ For each page (every `*.html` of the site when `--pages` is not given) the page 
   (`<meta name="plotly-figures">`, written by `tools/docs.py` from the notebook's plotly outputs), and as many
   `.js-plotly-plot` elements must each contain an SVG (`svg.main-svg`) with data traces drawn in it (trace
   groups, heatmaps, images or contours: WebGL traces such as `scattergl` are not counted);
+- every axis a plotly figure shows must say what it measures: each `xaxis*`/`yaxis*` of the figure's
+  `_fullLayout` that is visible needs a title, its own or one shared with the axes it `matches` (the panels of a
+  grid with shared axes, plotly express's facets);
+  plotly express's default titles (`value`, `variable`, `index`), raw column names (`clean_acc`), legend titles
+  of that kind, legend entries named like columns, and facet labels such as `embedder=model` fail too, and so
+  does a figure title that runs past the figure's right edge;
+- no TeX may be left unrendered: visible text outside `code`, `pre`, `script` and `style` must not contain
+  `$$`, `$\` or TeX commands such as `\frac`, `\sum`, `\mathbb` (`tools/docs.py` turns `$...$` into MathML);
+- no code may be cut off: a `pre` wider than its box must wrap or scroll, not sit in an element that hides what
+  overflows;
 - the browser console must show no error: no `console.error`, no uncaught exception, no resource that failed
   to load (warnings are listed, not counted as failures);
+- tables of numbers printed to five decimals or more, and tables with a column of NaN only, are listed as
+  warnings;
 - a full-page screenshot is saved as `SHOTS/<page>.png` (pages taller than `--max-height` are cut there).
 
-The script exits with status 1 and a line per failure naming the page and what failed.
+The script exits with status 1 and a line per failure naming the page, the figure (by its title) and what failed.
 
 It drives Chromium through the DevTools protocol over a pipe (`--remote-debugging-pipe`: JSON messages on file
 descriptors 3 and 4), which needs no Python package beyond the standard library. Chromium is found as
 `--chromium`, `$CHROMIUM`, or `chromium` on the PATH (Debian's `chromium` package); it runs with `--no-sandbox`,
 as it must under root in containers.
 """
-import argparse, base64, fcntl, json, os, shutil, subprocess, sys, tempfile, time
+import argparse, base64, fcntl, json, os, re, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
 root = Path(__file__).resolve().parents[1]
@@ -101,6 +113,101 @@ FIGURES_JS = r"""(() => {
           plotly: typeof window.Plotly, drawn: drawn, title: document.title};
 })()""" % TRACES
 
+# a figure's axes, legend and title as drawn: what each says, read from plotly's `_fullLayout` (the layout with every
+# default filled in) and the drawn title's box
+LABELS_JS = r"""(() => {
+  const strip = t => String(t ?? '').replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  const first = t => String(t ?? '').split(/<br\s*\/?>/i)[0];   // a title's first line, without its subtitle
+  return [...document.querySelectorAll('.js-plotly-plot')].map(g => {
+    const L = g._fullLayout || {}, axes = {}, dflt = L._dfltTitle || {};
+    for (const k of Object.keys(L).filter(k => /^[xy]axis\d*$/.test(k))) {
+      const a = L[k], text = a.title && a.title.text;   // an axis without a title holds plotly's placeholder
+      axes[k] = {visible: a.visible !== false, title: text === dflt[k[0]] ? '' : strip(text),
+                 matches: a.matches ? a.matches.replace(/^([xy])(\d*)$/, '$1axis$2') : null};
+    }
+    const svg = g.querySelector('svg.main-svg'), title = g.querySelector('.gtitle');
+    const right = svg && title ? title.getBoundingClientRect().right - svg.getBoundingClientRect().right : 0;
+    return {id: g.id, title: strip(first(L.title && L.title.text)), axes: axes,
+            legend: L.showlegend ? strip(L.legend && L.legend.title && L.legend.title.text) : '',
+            names: (g._fullData || []).filter(t => t.showlegend && t.visible !== false).map(t => strip(t.name)),
+            annotations: (L.annotations || []).map(a => strip(a.text)), overflow: right};
+  });
+})()"""
+
+# visible text that is TeX: `$$`, `$\cmd` or a TeX command with no renderer behind it; code and preformatted text
+# (where `$` and backslashes are literal) and MathML are skipped
+TEX_JS = r"""(() => {
+  const commands = ['frac', 'dfrac', 'tfrac', 'sum', 'prod', 'int', 'sqrt', 'mathbb', 'mathrm', 'mathcal', 'mathbf',
+    'operatorname', 'lVert', 'rVert', 'lvert', 'rvert', 'left', 'right', 'cdot', 'times', 'leq', 'geq', 'neq',
+    'qquad', 'quad', 'Big', 'big', 'alpha', 'beta', 'gamma', 'delta', 'epsilon', 'varepsilon', 'rho', 'sigma',
+    'lambda', 'mu', 'theta'];
+  const tex = new RegExp('\\$\\$|\\$\\\\[A-Za-z]|\\\\(' + commands.join('|') + ')(?![A-Za-z])');
+  const skip = 'code, pre, script, style, math, textarea';
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT), found = [];
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const el = n.parentElement;
+    if (!el || el.closest(skip) || !el.getClientRects().length) continue;
+    const m = tex.exec(n.textContent);
+    if (m) found.push(n.textContent.slice(Math.max(0, m.index - 30), m.index + 40).replace(/\s+/g, ' ').trim());
+  }
+  return found;
+})()"""
+
+# code cut at the right edge: a `pre` wider than its box, inside an element that hides what overflows (rather
+# than scrolling it); and tables of numbers printed to five decimals or more, or with a column of NaN only
+LAYOUT_JS = r"""(() => {
+  const clipped = [];
+  for (const p of document.querySelectorAll('pre')) {
+    if (p.scrollWidth <= p.clientWidth + 1 || !p.getClientRects().length) continue;
+    for (let e = p; e && e !== document.body; e = e.parentElement) {
+      const o = getComputedStyle(e).overflowX;
+      if (o === 'auto' || o === 'scroll') break;
+      if (o === 'hidden' || o === 'clip') {
+        const line = p.textContent.split('\n').reduce((a, b) => b.length > a.length ? b : a, '');
+        clipped.push(line.trim().slice(0, 60)); break;
+      }
+    }
+  }
+  const tables = [...document.querySelectorAll('table.dataframe')].map(t => {
+    const rows = [...t.querySelectorAll('tbody tr')].map(
+      r => [...r.querySelectorAll('td')].map(c => c.textContent.trim()));
+    const long = rows.flat().filter(c => /^-?\d+\.\d{5,}$/.test(c));
+    const n = rows.length ? Math.max(...rows.map(r => r.length)) : 0, nan = [];
+    for (let j = 0; j < n; j++) if (rows.every(r => r[j] === 'NaN')) nan.push(j);
+    const head = [...t.querySelectorAll('thead th')].map(c => c.textContent.trim()).filter(Boolean)
+      .slice(0, 3).join(', ');
+    return {head: head, long: long.slice(0, 2), nan: nan.length};
+  }).filter(t => t.long.length || t.nan);
+  return {clipped: clipped, tables: tables};
+})()"""
+
+DEFAULT_TITLES = {'value', 'variable', 'index'}   # what plotly express writes when it is not told
+_column = re.compile(r'^[a-z][a-z0-9]*(_[a-z0-9]+)+$')     # a column's name, such as `clean_acc`
+_facet = re.compile(r'^[A-Za-z_][\w ]*=\S')               # plotly express's facet label, such as `embedder=model`
+
+def label_failures(fig:dict)->list:
+    "What a figure read by `LABELS_JS` leaves unsaid: axes without titles, plotly express's defaults, a title cut off"
+    name = f"figure '{fig['title'][:70]}'" if fig['title'] else f"figure {fig['id']} (no title)"
+    out, axes = [], fig['axes']
+    def bad(text): return text in DEFAULT_TITLES or bool(_column.match(text))
+    def root(k):  # the axis at the end of `k`'s chain of `matches`: axes that match share one title
+        seen = set()
+        while axes.get(k, {}).get('matches') and k not in seen: seen.add(k); k = axes[k]['matches']
+        return k
+    titled = {root(k) for k, a in axes.items() if a['title']}
+    order = sorted(axes, key=lambda k: (k[0], int(k[5:] or 1)))
+    untitled = [k for k in order if axes[k]['visible'] and root(k) not in titled]
+    if untitled: out.append(f"{name}: no title on {', '.join(untitled)}")
+    out += [f"{name}: {k} is titled '{axes[k]['title']}' (a default or a column's name)" for k in order
+            if axes[k]['visible'] and bad(axes[k]['title'])]
+    if bad(fig['legend']): out.append(f"{name}: the legend is titled '{fig['legend']}' (a default or a column's name)")
+    out += [f"{name}: legend entry '{n}' is a column's name or a default"
+            for n in dict.fromkeys(fig['names']) if bad(n)]
+    out += [f"{name}: facet label '{t}' (plotly express's default: name the facets)" for t in fig['annotations']
+            if _facet.match(t)]
+    if fig['overflow'] > 1: out.append(f"{name}: the title runs {fig['overflow']:.0f} px past the figure's right edge")
+    return out
+
 def _evaluate(b:Chromium, session:str, expr:str, promise=False):
     r = b.send('Runtime.evaluate', session, expression=expr, returnByValue=True, awaitPromise=promise)
     if 'exceptionDetails' in r: raise RuntimeError(r['exceptionDetails'].get('text'))
@@ -151,8 +258,17 @@ def check_page(b:Chromium, path:Path, shot:Path|None, width:int=1440, max_height
                 bad = [d['id'] for d in info['drawn'] if not (d['svg'] and d['traces'])]
                 failures.append(f"{len(ok)} of {info['expected']} plotly figures drawn (an SVG with data traces)"
                                 + (f"; not drawn: {', '.join(bad)}" if bad else ''))
+        for fig in _evaluate(b, session, LABELS_JS): failures += label_failures(fig)
+        failures += [f'raw TeX in the text: "{t}"' for t in _evaluate(b, session, TEX_JS)]
+        layout = _evaluate(b, session, LAYOUT_JS)
+        failures += [f'code cut off at the right edge: "{t}"' for t in layout['clipped']]
         time.sleep(0.2)
         errors, warnings = _console(b.events[start:], session)
+        for t in layout['tables']:
+            places = len(t['long'][0].split('.')[1]) if t['long'] else 0
+            what = [f"numbers to {places} decimals ({', '.join(t['long'])})"] if t['long'] else []
+            what += [f"{t['nan']} column(s) of NaN only"] if t['nan'] else []
+            warnings.append(f"table ({t['head']}...): {'; '.join(what)}")
         failures += [f'browser console: {e}' for e in errors]
         size = ''
         if shot:

@@ -15,7 +15,9 @@ where Quarto is not installed, from the same processed notebooks:
    description, cell options (`#| echo: false`, `#| output: false`, `#| include: false`) are applied, pandoc's
    link attributes (`[source](url){target="_blank"}`) become HTML, links to the published site point to the
    local pages, and headings also carry the anchors Quarto gives them (`#arraydataset.subset`), so that
-   nbdev's links land on the right heading.
+   nbdev's links land on the right heading. TeX math in Markdown cells, `$...$` and `$$...$$` (not inside code
+   blocks or code spans), is converted to MathML by `latex2mathml`, which the browser draws itself: no MathJax,
+   nothing loaded. Code blocks sit in a box, and long code lines wrap.
 3. A plotly figure is stored in a notebook as `application/vnd.plotly.v1+json` (data, no JavaScript);
    `SitePreprocessor` turns each into a `<div>` and a `Plotly.newPlot` call (`plotly.io.to_html`). plotly's
    JavaScript is written once, as `OUT/plotly.min.js` from the installed plotly package, and every page with
@@ -83,6 +85,35 @@ def quarto_markdown(md:str, link_map:dict)->str:
         out.append(line)
     return '\n'.join(out)
 
+_code_span = re.compile(r'(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)', re.S)
+_math = re.compile(r'(?<![\\$])\$\$(.+?)\$\$'                                   # $$display$$
+                   r'|(?<![\\$])\$(?![\s$])((?:\\.|[^$\\\n])*?[^\s\\])\$(?![\d$])', re.S)  # $inline$
+
+def _mathml(m)->str:
+    "The TeX of a `_math` match as MathML"
+    from latex2mathml.converter import convert
+    tex, display = (m[1], 'block') if m[1] is not None else (m[2], 'inline')
+    try: return convert(tex.strip(), display=display)
+    except Exception as e: raise ValueError(f'cannot convert the TeX ${tex}$ to MathML: {e}') from e
+
+def _math_text(text:str)->str:
+    "`text` (Markdown outside code blocks) with its math as MathML, code spans left alone"
+    pieces, last = [], 0
+    for m in _code_span.finditer(text):
+        pieces += [_math.sub(_mathml, text[last:m.start()]), m[0]]; last = m.end()
+    return ''.join(pieces + [_math.sub(_mathml, text[last:])])
+
+def tex_mathml(md:str)->str:
+    "`md` with its TeX math, `$...$` and `$$...$$` as pandoc reads them, as MathML; code blocks and spans untouched"
+    blocks, in_code = [[False]], False   # runs of lines: [is code, line, line...]
+    for line in md.split('\n'):
+        fence = bool(_fence.match(line.lstrip()))
+        if fence and not in_code: blocks.append([True])
+        blocks[-1].append(line)
+        if fence and in_code: blocks.append([False])
+        if fence: in_code = not in_code
+    return '\n'.join('\n'.join(b[1:]) if b[0] else _math_text('\n'.join(b[1:])) for b in blocks if len(b) > 1)
+
 def cell_options(source:str):
     "Quarto's `#| key: value` options at the top of a code cell, and the source without them"
     lines, opts = source.split('\n'), {}
@@ -106,12 +137,16 @@ class SitePreprocessor(Preprocessor):
         nb.metadata['title'] = front.get('title', resources['metadata']['name'])
         cells, figures = [], 0
         for cell in nb.cells:
-            if cell.cell_type == 'markdown': cell.source = quarto_markdown(cell.source, self.link_map)
+            if cell.cell_type == 'markdown':
+                try: cell.source = quarto_markdown(tex_mathml(cell.source), self.link_map)
+                except ValueError as e: sys.exit(f"{resources['metadata']['name']}: {e}")
             if cell.cell_type != 'code': cells.append(cell); continue
             opts, cell.source = cell_options(cell.source)
             if opts.get('include') == 'false': continue
             if opts.get('echo') == 'false' or not cell.source.strip(): cell.metadata['transient'] = {'remove_source': True}
             if opts.get('output') == 'false': cell.outputs = []
+            # a progress bar's saved output is its first frame (0 %): on a page it only looks stalled
+            cell.outputs = [o for o in cell.outputs if '<progress' not in str(o.get('data', {}).get('text/html', ''))]
             for out in cell.outputs:
                 data = out.get('data', {})
                 data.pop('application/vnd.jupyter.widget-view+json', None)
@@ -154,8 +189,13 @@ nav.site-nav a[aria-current="page"] { font-weight: bold; color: #111; }
 main { flex: 1 1 auto; min-width: 0; max-width: 80rem; padding: 1rem 2rem 3rem; }
 header.page-title h1 { margin-bottom: 0.2rem; }
 header.page-title .description { font-style: italic; font-size: 1.2rem; opacity: 0.7; margin-top: 0; }
-.jp-InputArea, .jp-InputArea-editor, .jp-OutputArea-output { overflow-x: auto; }
-.jp-RenderedMarkdown pre { background: #f5f5f5; padding: 0.6em 0.8em; margin: 0.6em 0 1em; border-radius: 4px; overflow-x: auto; }
+.jp-OutputArea-output { overflow-x: auto; }
+/* code blocks of the text (and of show_doc's Markdown) in a box; long lines of any code wrap instead of being cut */
+.jp-RenderedHTMLCommon.jp-RenderedMarkdown pre { background: #f5f5f5 !important; border: 1px solid #e0e0e0;
+  border-radius: 4px; padding: 0.6em 0.8em !important; margin: 0.6em 0 1em !important; }
+.jp-RenderedHTMLCommon.jp-RenderedMarkdown .highlight { background: none; margin: 0; padding: 0; }
+.jp-RenderedMarkdown pre, .jp-InputArea-editor pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
+math[display="block"] { margin: 0.6em 0; }
 </style>
 {%- endblock extra_css -%}
 {%- block body_header -%}

@@ -1,0 +1,139 @@
+"""How well the two quality estimates of an extrapolation predict what it reaches, on the real MNIST.
+
+The 15,000 training images of the fixed split (2,435 validate, split seed 0) are cut, class-stratified and seeded as
+in bench/mnist_extrapolate.py, into a 5,000-image source and a 10,000-image destination. RS-FGSM in the MNIST setting,
+20 epochs, recording the adversarial dynamics:
+
+- the source run (seed 0, 1,000 optimiser steps) scores the source by DU (window 10); its penultimate features embed
+  all 15,000 images;
+- destination runs with seeds independent of the source's (1, and with --dest-seeds more) give the truth: their DU of
+  the destination images; two of them give the destination's own ceiling (how far two runs agree);
+- the within-run estimate: 5-fold cross-validation inside the source (`--estimate within-run`);
+- the cross-run estimate: two runs on class-stratified halves of the source, seeds 1 and 2, batches of 50 so that
+  they make the source run's 1,000 steps in its 20 epochs, each half's DU extrapolated to the other
+  (`--estimate cross-run`, the default of `robust-prune extrapolate`), with its ceiling (each half's run against the
+  source run);
+- measured: Spearman (overall and within classes) of the source's DU extrapolated to the destination, k-NN mean for
+  k = 1 ... 50 and the learned extrapolator, against each destination run's DU;
+- what `--method auto --k auto` chooses under each estimate, and what that choice measures.
+
+The source run makes 1,000 steps and a destination run 2,000: the run context of the extrapolated scores records
+both, and says when they are 2x apart or more. With --source-epochs 40 --window 20 the source is scored as
+bench/mnist_extrapolate.py's matched source: 2,000 steps, as many as a destination run, DU over the same share of
+training (its half runs: 40 epochs of 2,500 images in batches of 50, 2,000 steps).
+
+Runs are run directories under --out (default runs/transfer), reused when finished; the figures are printed.
+
+    python bench/transfer.py [--out runs/transfer] [--dest-seeds 1 2] [--source-epochs 20 --window 10]
+"""
+import argparse, time, warnings
+from pathlib import Path
+import numpy as np, pandas as pd
+from sklearn.model_selection import train_test_split
+from robust_prune.data import fingerprint
+from robust_prune.runs import RunConfig, train_run, run_data
+from robust_prune.select import Selection
+from robust_prune.stages import score_run, embed_data, run_self_features
+from robust_prune.transfer import extrapolate_files
+from robust_prune.embed import Embeddings
+from robust_prune.extrapolate import extrapolate, rank_agreement
+
+DATA, VALID = 'npz:../shared/data/mnist/mnist_train.npz', 2435
+quiet = lambda s: None
+
+def splits(out:Path, train):
+    "The source and destination masks over the training ids (bench/mnist_extrapolate.py's), saved as selections"
+    src_ids, _ = train_test_split(np.arange(len(train)), train_size=5000, stratify=train.labels, random_state=0)
+    src = np.zeros(len(train), bool); src[src_ids] = True
+    for name, m in [('source', src), ('destination', ~src)]:
+        Selection(m, dict(data=fingerprint(train), method=f'{name} split', seed=0)).save(out/f'{name}.npz')
+    return src
+
+def run(out:Path, name:str, seed:int, epochs:int=20):
+    "The run of `epochs` epochs on the selection `name`, trained unless finished"
+    t, tag = time.time(), '' if epochs == 20 else str(epochs)
+    s = train_run(RunConfig(DATA, valid=VALID, epochs=epochs, seed=seed, selection=str(out/f'{name}.npz')),
+                  out/f'{name}{tag}-seed{seed}', quiet=True)
+    print(f"run {name}, seed {seed}: {s['n_train_last']} images, {s['epochs']} epochs, {s['steps']} steps "
+          f"({time.time() - t:.0f} s here)", flush=True)
+    return out/f'{name}{tag}-seed{seed}'
+
+def measured(du, emb, own, truth:dict, dst, labels, table):
+    "Spearman, overall and within classes, of each row of `table` (method, k) against each destination run's DU"
+    rows = []
+    for method, k in table:
+        chosen = pd.DataFrame([dict(method=method, metric='l2', k=k, spearman=np.nan)])   # this row, no estimate
+        x = extrapolate(du, emb, emb, method, k=int(k), source_own=own, dest_own=own, progress=False, report=quiet,
+                        quality=chosen)
+        for seed, t in truth.items():
+            r = rank_agreement(x.score[dst], t[dst], labels[dst])
+            rows.append(dict(method=method, k=k, dest_seed=seed, spearman=r['spearman'], within=r['spearman_within']))
+    return pd.DataFrame(rows)
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--out', default='runs/transfer')
+    p.add_argument('--dest-seeds', type=int, nargs='+', default=[1], help='seeds of the destination runs (not 0)')
+    p.add_argument('--source-epochs', type=int, default=20, help='epochs of the source run (default: %(default)s)')
+    p.add_argument('--window', type=int, default=10, help="DU's window, in epochs (default: %(default)s)")
+    a = p.parse_args()
+    tag = '' if a.source_epochs == 20 else str(a.source_epochs)
+    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    train, _ = run_data(RunConfig(DATA, valid=VALID))
+    src = splits(out, train)
+    source = run(out, 'source', 0, a.source_epochs)
+    truth = {s: score_run(run(out, 'destination', s), 'du').score for s in a.dest_seeds}
+    du_file, emb_file, halves = out/f'du{tag}.npz', out/f'emb{tag}.npy', out/f'halves{tag}'
+    du = score_run(source, 'du', window=a.window, out=du_file)
+    if not emb_file.exists(): embed_data(f'model:{source}', emb_file, progress=False)
+    emb = Embeddings.load(emb_file)
+    own = run_self_features(source, train, progress=False)
+    est = dict(method='regress', k='auto', progress=False)
+    t = time.time()
+    within = extrapolate_files(du_file, emb_file, estimate='within-run', report=quiet, **est)
+    print(f"within-run estimate: {time.time() - t:.0f} s", flush=True)
+    t = time.time()
+    cross = extrapolate_files(du_file, emb_file, halves=halves, **est)
+    print(f"cross-run estimate (half runs trained or reused): {time.time() - t:.0f} s", flush=True)
+    rows = {(r.method, int(r.k)) for r in within.itertuples()} | {(r.method, int(r.k)) for r in cross.itertuples()}
+    m = measured(du, emb, own, truth, ~src, train.labels, sorted(rows))
+    g = m.groupby(['method', 'k'])
+    table = pd.DataFrame({
+        'within_run': within.set_index(['method', 'k']).spearman,
+        'cross_run': cross.set_index(['method', 'k']).spearman,
+        'spread': cross.set_index(['method', 'k']).spread,
+        'cross_within_classes': cross.set_index(['method', 'k']).within,
+        'measured': g.spearman.mean(),
+        'measured_within_classes': g.within.mean()})
+    for s in a.dest_seeds: table[f'measured_seed{s}'] = m[m.dest_seed == s].set_index(['method', 'k']).spearman
+    print(f"\nDU (window {a.window}) of 5,000 MNIST images, scored by a {a.source_epochs}-epoch run, extrapolated to "
+          f"10,000 others; measured against 20-epoch destination run(s) of seed(s) {a.dest_seeds}; the learned "
+          "extrapolator at the k each estimate gives it")
+    print(table.sort_index().to_string(float_format='%.3f'))
+    c = cross.attrs['ceiling']
+    print(f"ceiling of the cross-run estimate (each half's run vs the source run, same images): "
+          f"{c['spearman']:.3f} ± {c['spread']:.3f}, within classes {c['within']:.3f}")
+    if len(truth) > 1:
+        s1, s2 = list(truth)[:2]   # the destination's DU, window 10 of 20 epochs
+        r = rank_agreement(truth[s1][~src], truth[s2][~src], train.labels[~src])
+        print(f"ceiling of the destination (its DU from seeds {s1} and {s2}): {r['spearman']:.3f}, "
+              f"within classes {r['spearman_within']:.3f}")
+    for name, q in (('within-run', within), ('cross-run', cross)):
+        key = (q.method[0], int(q.k[0]))
+        print(f"auto under the {name} estimate: {key[0]}, k = {key[1]}: estimated {q.spearman[0]:.3f}, "
+              f"measured {table.loc[key, 'measured']:.3f}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        x = extrapolate_files(du_file, emb_file, emb_file, out=out/f'auto{tag}.npz', method='auto', k='auto',
+                              dest_data=f'run:{source}', halves=halves,
+                              dest_run=out/f'destination-seed{a.dest_seeds[0]}', progress=False, report=quiet)
+    rec = x.meta['extrapolated']
+    print(f"robust-prune extrapolate --method auto --k auto: {rec['method']}, k = {rec['k']} by the {rec['estimate']} "
+          f"estimate; source run {rec['source_run']['steps']} steps on {rec['source_run']['n_train']} images, "
+          f"destination run {rec['dest_run']['steps']} on {rec['dest_run']['n_train']}")
+    for w in caught:
+        if 'optimiser steps' in str(w.message): print(f"warning: {w.message}")
+    print(f"\n{time.time() - t0:.0f} s in all")
+
+if __name__ == '__main__': main()
