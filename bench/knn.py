@@ -38,8 +38,10 @@ def _exact_child(source, score, path, k, queue):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t = time.perf_counter()
     pred = knn_extrapolate(source, score, dest, k=k, progress=False)
+    from robust_prune.knn import _FASTER
     queue.put(dict(seconds=time.perf_counter() - t, peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                   before_mb=before / 1024, finite=bool(np.isfinite(pred).all())))
+                   before_mb=before / 1024, finite=bool(np.isfinite(pred).all()),
+                   engine=', '.join(sorted(set(_FASTER.values()))) or 'faiss'))
 
 def exact_at_scale(source, score, path, k):
     "`knn_extrapolate` over the whole destination in a fresh process: seconds and peak resident memory"
@@ -103,7 +105,7 @@ def main():
     print(f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads; {os.cpu_count()} CPU cores", flush=True)
     source, score, path = generate(work, a.n_source, a.n_dest, a.dim)
     r = exact_at_scale(source, score, path, a.k)
-    print(f"\nexact faiss k-NN extrapolation, {a.n_source:,} source × {a.n_dest:,} destination × {a.dim} dims (float16, memory-mapped), "
+    print(f"\nexact k-NN extrapolation (engine 'auto' chose {r['engine']}), {a.n_source:,} source × {a.n_dest:,} destination × {a.dim} dims (float16, memory-mapped), "
           f"k = {a.k}: {r['seconds']:.0f} s ({a.n_dest / r['seconds']:,.0f} destination vectors/s); peak resident memory "
           f"{r['peak_mb']:.0f} MB ({r['before_mb']:.0f} MB before the search); all scores finite: {r['finite']}", flush=True)
     b = baselines(source, np.asarray(np.load(path, mmap_mode='r')[:a.slice], dtype=np.float32), a.k)

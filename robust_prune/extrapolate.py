@@ -45,7 +45,7 @@ def _check_source(source, score):
     check_finite(source, 'the source embedding')
 
 def knn_extrapolate(source, score, dest, k:int=12, metric:str='l2', index:str='flat', weights:str='uniform',
-                    nlist:int|None=None, nprobe:int|None=None, engine:str='auto', chunk:int=2**16, progress:bool=True):
+                    nlist:int|None=None, nprobe:int|None=None, engine:str='auto', chunk:int=2**15, progress:bool=True):
     "Each `dest` row scored by the mean `score` of its `k` nearest `source` rows (`dest` read `chunk` rows at a time)"
     score = np.asarray(score, dtype=np.float64)
     _check_source(source, score); check_k(k, len(source))
@@ -289,7 +289,7 @@ def estimate(scores:Scores, source:Embeddings, method:str='knn', source_own=None
 # %% ../nbs/09_extrapolate.ipynb #9c2971b8
 @delegates_fields(KNN)
 def extrapolate(scores:Scores, source:Embeddings, dest:Embeddings, method:str='knn', source_own=None, dest_own=None,
-                ks=K_CANDIDATES, folds:int=5, seed:int=0, chunk:int=2**16, progress:bool=True, report=print,
+                ks=K_CANDIDATES, folds:int=5, seed:int=0, chunk:int=2**15, progress:bool=True, report=print,
                 quality:pd.DataFrame|None=None, **knn):
     "`scores` of the `source` samples extrapolated to the `dest` samples by `method`: a `Scores` over `dest`'s ids"
     knn = KNN(**knn)

@@ -18,7 +18,7 @@ __all__ = ['METRICS', 'INDEXES', 'ENGINES', 'check_finite', 'as_queries', 'defau
            'rerank', 'Searcher', 'pick_engine', 'knn_index', 'check_k', 'Rows', 'search_chunks']
 
 # %% ../nbs/08a_knn.ipynb #6e0a0029
-def check_finite(x, what:str, chunk:int=2**16):
+def check_finite(x, what:str, chunk:int=2**15):
     "Raise an `InputError` if the vectors `x` (read `chunk` rows at a time) hold NaN or infinite values"
     for sl in slices(len(x), chunk):
         bad = ~np.isfinite(np.asarray(read_rows(x, sl), dtype=np.float32)).all(1)
@@ -75,12 +75,13 @@ class TorchIndex:
 
 # %% ../nbs/08a_knn.ipynb #26887105
 def rerank(x:np.ndarray, q:np.ndarray, I:np.ndarray, k:int, metric:str='l2', block:int=1024):
-    "The `k` nearest of the candidates `I` (positions in `x`) of each query, by exact float64 distance, ties to the smaller"
+    "The `k` nearest of the candidates `I` (positions in `x`) of each query, by their distance again, ties to the smaller"
     D_out, I_out = np.empty((len(q), k), np.float32), np.empty((len(q), k), np.int64)
     for sl in slices(len(q), block):
         cand = I[sl]
-        v, qb = x[np.maximum(cand, 0)].astype(np.float64), q[sl].astype(np.float64)[:, None]
-        d = ((v - qb) ** 2).sum(-1) if metric == 'l2' else -(v * qb).sum(-1)   # smaller is nearer
+        v = x[np.maximum(cand, 0)]                                               # float32, as stored
+        if metric == 'l2': diff = v - q[sl][:, None]; d = np.einsum('ijk,ijk->ij', diff, diff, dtype=np.float64)
+        else: d = -np.einsum('ijk,ik->ij', v, q[sl], dtype=np.float64)          # smaller is nearer
         d[cand < 0] = np.inf                                                    # IVF found fewer
         order = np.lexsort((cand, d), axis=1)[:, :k]                            # by distance, then by position
         I_out[sl], near = np.take_along_axis(cand, order, 1), np.take_along_axis(d, order, 1)
@@ -146,7 +147,7 @@ class Rows:
     def __getitem__(self, sl): return self.x[self.rows[sl]]
 
 # %% ../nbs/08a_knn.ipynb #fe759d6c
-def search_chunks(idx, dest, k:int, metric:str='l2', chunk:int=2**16, progress:bool=True):
+def search_chunks(idx, dest, k:int, metric:str='l2', chunk:int=2**15, progress:bool=True):
     "For each `chunk` rows of `dest`: their slice, the distances and positions of their `k` nearest neighbours in `idx`"
     if dest.shape[1] != idx.d:
         raise InputError("source and destination embeddings must have the same dimension, "
