@@ -10,7 +10,8 @@ and l_2):
 - seconds, taken in turns (PGD-10, then the published margins, then the fast ones, twice, the second round counted):
   one PGD-10 attack (l_inf eps 0.3, step 2.5 eps / 10, as the evaluation uses), the published DeepFool (`exact`: every
   other class at each step, up to 50 steps, overshoot 0.02) and the fast setting (`scores.MARGIN_SETTINGS['fast']`:
-  the 4 highest-scoring other classes chosen again at each step, up to 20 steps); the ratios to PGD-10;
+  the 4 highest-scoring other classes chosen again at each step, up to 20 steps, then a search along the perturbation
+  for the samples still unflipped); the ratios to PGD-10;
 - agreement of the fast margins with the published ones: Spearman over the correctly classified images (unflipped ones
   at their lower bounds) and over those both flip, and the fractions flipped;
 - the margins' quartiles and the share misclassified;

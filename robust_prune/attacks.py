@@ -15,8 +15,8 @@ from .core import InputError
 from .distributed import batch_draw
 
 # %% auto #0
-__all__ = ['NORMS', 'STARTS', 'DeepFool', 'per_sample', 'init_delta', 'project', 'ascent_step', 'check_attack', 'pgd', 'fgsm',
-           'rs_fgsm', 'default_alpha', 'kl_loss', 'trades_attack', 'perturbation_size', 'boundary_step',
+__all__ = ['NORMS', 'STARTS', 'DeepFool', 'LINE_SEARCH', 'per_sample', 'init_delta', 'project', 'ascent_step', 'check_attack',
+           'pgd', 'fgsm', 'rs_fgsm', 'default_alpha', 'kl_loss', 'trades_attack', 'perturbation_size', 'boundary_step',
            'check_deepfool', 'deepfool']
 
 # %% ../nbs/03_attacks.ipynb #594100b9
@@ -185,7 +185,33 @@ def _check_deepfool(norm, steps, overshoot, candidates, n_classes):
                          f"got {candidates}")
 
 # %% ../nbs/03_attacks.ipynb #3a4ab381
-def _deepfool(model, x, y, norm, steps, overshoot, candidates, repick):
+LINE_SEARCH = (1.25, 1.5, 2, 3, 4, 6)   # the factors an unflipped sample's perturbation is scaled by, in turn
+
+@torch.no_grad()
+def _line_search(model, x, y, x_adv, flipped, right, bisect:int=3):
+    "Unflipped samples: their perturbation scaled up by `LINE_SEARCH` until the prediction crosses, then bisected"
+    todo = (~flipped).nonzero()[:, 0]
+    delta = (x_adv - x)[todo]
+    lo, hi = torch.ones(len(todo), device=x.device), torch.full((len(todo),), float('inf'), device=x.device)
+    def crossed(scale, i):
+        pred = model((x[todo[i]] + _column(scale, delta[i]) * delta[i]).clamp(0, 1)).argmax(1)
+        return (pred == y[todo[i]]) != right[todo[i]]
+    for s in LINE_SEARCH:
+        i = torch.isinf(hi).nonzero()[:, 0]
+        if not len(i): break
+        c = crossed(torch.full((len(i),), s, device=x.device), i)
+        hi[i[c]], lo[i[~c]] = s, s
+    found = torch.isfinite(hi).nonzero()[:, 0]
+    for _ in range(bisect if len(found) else 0):
+        mid = (lo[found] + hi[found]) / 2
+        c = crossed(mid, found)
+        hi[found[c]], lo[found[~c]] = mid[c], mid[~c]
+    i = todo[found]
+    x_adv[i] = (x[i] + _column(hi[found], delta[found]) * delta[found]).clamp(0, 1)
+    flipped[i] = True
+    return x_adv, flipped
+
+def _deepfool(model, x, y, norm, steps, overshoot, candidates, repick, line_search):
     x_adv, n = x.clone(), len(x)
     flipped = torch.zeros(n, dtype=torch.bool, device=x.device)
     first_estimate = torch.zeros(n, dtype=x.dtype, device=x.device)
@@ -216,6 +242,7 @@ def _deepfool(model, x, y, norm, steps, overshoot, candidates, repick):
         if step == 0: first_estimate[active] = dist[nearest, pick]
         x_adv[active] = (x_adv[active]
                          + (1 + overshoot) * boundary_step(g[pick, nearest], w[nearest, pick], norm)).clamp(0, 1)
+    if line_search and not flipped.all(): x_adv, flipped = _line_search(model, x, y, x_adv, flipped, right)
     size = perturbation_size(x_adv - x, norm)
     size = torch.where(flipped, size, torch.maximum(size, first_estimate))
     return DeepFool(x_adv.detach(), torch.where(right, size, -size), flipped)
@@ -232,10 +259,11 @@ def deepfool(model, x:torch.Tensor, y:torch.Tensor,
              steps:int=50, # at most this many linearisations per sample
              overshoot:float=0.02, # each step goes (1 + overshoot) times as far as the linearised boundary
              candidates:int|None=None, # the k highest-scoring other classes only (None: all)
-             repick:bool=False): # choose the `candidates` again at each step, where the sample is now
+             repick:bool=False, # choose the `candidates` again at each step, where the sample is now
+             line_search:bool=False): # samples unflipped after `steps`: search along their perturbation (forward passes)
     "DeepFool (Moosavi-Dezfooli et al.), batched: `(x_adv, margin, flipped)`, margin negative for misclassified samples"
     check_deepfool(norm, steps, overshoot, candidates)
     was_training = model.training
     model.eval()
-    try: return _deepfool(model, x.detach(), y.to(x.device), norm, steps, overshoot, candidates, repick)
+    try: return _deepfool(model, x.detach(), y.to(x.device), norm, steps, overshoot, candidates, repick, line_search)
     finally: model.train(was_training)

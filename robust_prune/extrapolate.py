@@ -8,11 +8,12 @@ Docs: https://robust-prune.github.io/robust_prune/extrapolate.html.md"""
 from __future__ import annotations
 from dataclasses import dataclass, asdict
 from typing import Literal
+import warnings
 import numpy as np, pandas as pd, torch, torch.nn as nn
 from fastcore.basics import ifnone
 from scipy.stats import spearmanr, kendalltau, rankdata
 from .core import InputError, maybe_bar, slices, delegates_fields
-from .data import ArrayDataset
+from .data import ArrayDataset, read_rows
 from .knn import (METRICS, INDEXES, ENGINES, check_finite, as_queries, default_nlist, default_nprobe,
                               pick_engine, knn_index, check_k, Rows, search_chunks)
 from .scores import Scores, scores_meta
@@ -43,6 +44,19 @@ def _check_source(source, score):
         raise InputError(f"one score per source vector: {len(score)} scores, {len(source)} vectors")
     if not np.isfinite(score).all(): raise InputError("the source scores hold NaN or infinite values")
     check_finite(source, 'the source embedding')
+    if len(source) > 1 and not _spread(source):
+        raise InputError("the source embedding gives every scored sample the same vector, so their neighbours would "
+                         "be arbitrary: its embedder does not tell these images apart (a model that never learnt?); "
+                         "embed them with another")
+
+def _spread(x, chunk:int=2**15, rel:float=1e-6):
+    "Whether the rows of `x` differ: their total variance above `rel` times their mean squared norm"
+    total, squares = 0., 0.
+    for sl in slices(len(x), chunk):
+        v = np.asarray(read_rows(x, sl), dtype=np.float64)
+        total, squares = total + v.sum(0), squares + (v * v).sum(0)
+    var = (squares / len(x) - (total / len(x)) ** 2).sum()
+    return var > 0 and var > rel * squares.sum() / len(x)
 
 def knn_extrapolate(source, score, dest, k:int=12, metric:str='l2', index:str='flat', weights:str='uniform',
                     nlist:int|None=None, nprobe:int|None=None, engine:str='auto', chunk:int=2**15, progress:bool=True):
@@ -243,11 +257,17 @@ def _check_stage(scores:Scores, source:Embeddings, dest:Embeddings|None):
             raise InputError(f"source and destination were embedded differently ({key}: {source.meta.get(key)!r} "
                              f"vs {dest.meta.get(key)!r})")
 
-def _choose(cv:pd.DataFrame, method:str, k, metric:str):
-    "The cross-validation row that `method`, `k` and `metric` ask for"
+def _choose(cv:pd.DataFrame, method:str, k, metric:str, warn:bool=True):
+    "The estimate's row that `method`, `k` and `metric` ask for: the best of them (rows without an estimate last)"
     rows = cv[cv.metric == metric] if k == 'auto' else cv[(cv.metric == metric) & (cv.k == k)]
     if method != 'auto': rows = rows[rows.method == method]
-    return rows.iloc[0]
+    chosen = rows.sort_values('spearman', ascending=False, na_position='last', kind='stable').iloc[0]
+    unknown = np.isnan(chosen['spearman']) and 'auto' in (method, k)   # a choice made without an estimate
+    if warn and (chosen['spearman'] <= 0 or unknown):
+        warnings.warn(f"no extrapolation is expected to rank the destination better than chance: the best estimate "
+                      f"({chosen['method']}, k = {chosen['k']}) is Spearman {chosen['spearman']:.3f}, so the "
+                      "extrapolated scores will prune like random ones")
+    return chosen
 
 # %% ../nbs/09_extrapolate.ipynb #6e0a0057
 def _scored(scores:Scores, source:Embeddings, source_own=None):

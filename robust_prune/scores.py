@@ -299,8 +299,8 @@ class Scores(RecordFile):
         return out
 
 # %% ../nbs/04_scores.ipynb #8a8b4bea
-MARGIN_SETTINGS = dict(fast=dict(steps=20, candidates=4, repick=True),    # measured by bench/deepfool.py
-                       exact=dict(steps=50, candidates=None, repick=False))  # DeepFool as published
+MARGIN_SETTINGS = dict(fast=dict(steps=20, candidates=4, repick=True, line_search=True),  # see bench/deepfool.py
+                       exact=dict(steps=50, candidates=None, repick=False, line_search=False))  # as published
 
 def _check_margin(norm, exact, steps, overshoot): check_deepfool(norm, 1 if steps is None else steps, overshoot)
 
@@ -312,7 +312,8 @@ def margin(model, x, y,
            overshoot:float=0.02): # each step goes (1 + overshoot) times as far as the linearised boundary
     "PUMA's margin: DeepFool distance to the nearest boundary, negative if misclassified, a lower bound if not flipped"
     s = MARGIN_SETTINGS['exact' if exact else 'fast']
-    r = deepfool(model, x, y, norm, s['steps'] if steps is None else steps, overshoot, s['candidates'], s['repick'])
+    r = deepfool(model, x, y, norm, s['steps'] if steps is None else steps, overshoot, s['candidates'], s['repick'],
+                 s['line_search'])
     return r.margin, ~r.flipped
 
 # %% ../nbs/04_scores.ipynb #bd814364

@@ -9,7 +9,7 @@ from __future__ import annotations
 import warnings, contextlib
 from pathlib import Path
 from typing import Literal
-import numpy as np
+import numpy as np, pandas as pd
 from fastcore.basics import ifnone
 from fastcore.meta import delegates
 from fastai.torch_core import default_device
@@ -29,8 +29,8 @@ from .distributed import on_main
 from .runs import RunConfig, run_config, run_data, load_run, data_record, trainer_settings
 
 # %% auto #0
-__all__ = ['load_model', 'score_run', 'select_file', 'held_out', 'eval_split', 'evaluate_run', 'dataset_for', 'embed_data',
-           'run_self_features']
+__all__ = ['load_model', 'check_learnt', 'score_run', 'select_file', 'held_out', 'eval_split', 'evaluate_run', 'dataset_for',
+           'embed_data', 'run_self_features']
 
 # %% ../nbs/15_stages.ipynb #cb7028b2
 def _model_source(source):
@@ -65,6 +65,15 @@ def _scored_data(source, cfg, data, valid, split_seed):
         return cfg
     return RunConfig(data, valid=valid, split_seed=split_seed)
 
+def check_learnt(run_dir, n_classes:int, share:float=0.95):
+    "Warn if the run's training loss stayed at chance (ln `n_classes`) in every epoch: its dynamics carry no signal"
+    path = Path(run_dir)/'epochs.csv'
+    loss = pd.read_csv(path).train_loss if path.exists() else pd.Series([], dtype=float)
+    if len(loss) and loss.min() >= share * np.log(n_classes):
+        warnings.warn(f"the run in {run_dir} never learnt: its training loss stayed at chance (ln {n_classes} = "
+                      f"{np.log(n_classes):.2f}) in all {len(loss)} epochs (lowest {loss.min():.3f}), so its dynamics "
+                      "say nothing about its samples; train it again (another seed, a lower learning rate or eps)")
+
 def score_run(
     source, # a run directory; for a model score also a TorchScript file or robustbench:NAME[:DATASET[:THREAT]]
     method:Literal[tuple(SCORES)], # the score: from the dynamics, at random, or under the model (see `scores.SCORES`)
@@ -96,6 +105,7 @@ def score_run(
     if ext.info['kind'] == 'plain':
         score, source_, seed, epochs = ext.fn(record['n'], **params), None, ext.defaults(params).get('seed'), None
     else:
+        check_learnt(run_dir, cfg.n_classes)
         dyn = open_dynamics(run_dir/'dynamics', dynamics)
         score, source_, seed, epochs = score_dynamics(dyn, method, **params), dynamics, cfg.seed, dyn.n_epochs
         extra['dynamics_version'] = dyn.version   # the release that recorded them (None: before 0.1.0)

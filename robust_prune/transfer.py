@@ -23,7 +23,7 @@ from .runs import _selection_for
 from typing import Literal
 from .core import npz_path, check_distinct, delegates_fields
 from .knn import check_k
-from .extrapolate import METHODS, extrapolate, estimate, cv_folds
+from .extrapolate import METHODS, extrapolate, estimate, cv_folds, _choose
 from .distributed import on_main
 from .stages import score_run, run_self_features, dataset_for
 
@@ -306,6 +306,8 @@ def extrapolate_files(
         quality = cross_run(scores, source, method, halves=halves or halves_folder(source_scores),
                                      half_runs=half_runs, progress=progress, report=report, **settings)
         if dest is None: return quality
+        if method == 'auto' and _choose(quality, method, knn.k, knn.metric, warn=False)['method'] == 'knn':
+            method = 'knn'   # the k-NN mean ranks first: the source model need not describe the destination
     if method != 'knn':
         own['source_own'] = run_self_features(run, src_ds, progress)
         if dst_ds is not None: own['dest_own'] = run_self_features(run, dst_ds, progress)
