@@ -260,7 +260,7 @@ def deepfool(model, x:torch.Tensor, y:torch.Tensor,
              overshoot:float=0.02, # each step goes (1 + overshoot) times as far as the linearised boundary
              candidates:int|None=None, # the k highest-scoring other classes only (None: all)
              repick:bool=False, # choose the `candidates` again at each step, where the sample is now
-             line_search:bool=False): # samples unflipped after `steps`: search along their perturbation (forward passes)
+             line_search:bool=False): # unflipped after `steps`: search along the perturbation (forward passes)
     "DeepFool (Moosavi-Dezfooli et al.), batched: `(x_adv, margin, flipped)`, margin negative for misclassified samples"
     check_deepfool(norm, steps, overshoot, candidates)
     was_training = model.training

@@ -1,4 +1,4 @@
-"""Teacher–student perceptrons trained on pruned data, standard and adversarially: the toy model in which PUMA argues that keeping hard samples beats power-law scaling only when their attack budget is cut to their margin
+"""PUMA's toy model: teacher–student perceptrons trained on random or hardest samples, standard and adversarially
 
 Docs: https://robust-prune.github.io/robust_prune/perceptron.html.md"""
 
@@ -18,7 +18,8 @@ __all__ = ['STRATEGIES', 'REGIMES', 'teacher', 'teacher_data', 'prune_pool', 'tr
 # %% ../nbs/18a_perceptron.ipynb #d6e647f1
 def teacher(d:int, seed:int=0):
     "A random unit vector in `d` dimensions: the teacher perceptron"
-    if isinstance(d, bool) or not isinstance(d, int) or d < 1: raise InputError(f"`d` must be a whole number >= 1, got {d!r}")
+    if isinstance(d, bool) or not isinstance(d, int) or d < 1:
+        raise InputError(f"`d` must be a whole number >= 1, got {d!r}")
     check_seed(seed)
     w = np.random.default_rng(seed).standard_normal(d)
     return w / np.linalg.norm(w)
@@ -82,7 +83,8 @@ def scaling(d:int=100, # input dimension
             eps:float=0.3, # the adversarial budget (l_2)
             strategies=STRATEGIES, regimes=REGIMES, seeds:int=3, progress:bool=True):
     "Clean and robust test error of students at each alpha, strategy, training regime and seed, as a table"
-    if not 0 < keep <= 1: raise InputError(f"`keep` is the kept fraction of the pool and must lie in (0, 1], got {keep!r}")
+    if not 0 < keep <= 1:
+        raise InputError(f"`keep` is the kept fraction of the pool and must lie in (0, 1], got {keep!r}")
     rows = []
     for seed in progress_bar(range(seeds), display=progress):
         w_star, rng = teacher(d, seed), np.random.default_rng(seed)
