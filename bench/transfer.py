@@ -9,10 +9,12 @@ in bench/mnist_extrapolate.py, into a 5,000-image source and a 10,000-image dest
 - destination runs with seeds independent of the source's (1, and with --dest-seeds more) give the truth: their DU of
   the destination images; two of them give the destination's own ceiling (how far two runs agree);
 - the within-run estimate: 5-fold cross-validation inside the source (`--estimate within-run`);
-- the cross-run estimate: two runs on class-stratified halves of the source, seeds 1 and 2, batches of 50 so that
-  they make the source run's 1,000 steps in its 20 epochs, each half's DU extrapolated to the other
+- the cross-run estimate: two runs on class-stratified halves of the source, seeds of their own, batches of 50 so
+  that they make the source run's 1,000 steps in its 20 epochs, each half's DU extrapolated to the other
   (`--estimate cross-run`, the default of `robust-prune extrapolate`), with its ceiling (each half's run against the
-  source run);
+  source run); once against the halves' own DU (the source run's length), once against the DU of two more half runs
+  as long as the destination run (`--dest-run`: 20 epochs of 100 steps, i.e. batches of 25), as the command makes it
+  when told the destination's run;
 - measured: Spearman (overall and within classes) of the source's DU extrapolated to the destination, k-NN mean for
   k = 1 ... 50 and the learned extrapolator, against each destination run's DU;
 - what `--method auto --k auto` chooses under each estimate, and what that choice measures.
@@ -22,14 +24,16 @@ both, and says when they are 2x apart or more. With --source-epochs 40 --window 
 bench/mnist_extrapolate.py's matched source: 2,000 steps, as many as a destination run, DU over the same share of
 training (its half runs: 40 epochs of 2,500 images in batches of 50, 2,000 steps).
 
-Runs are run directories under --out (default runs/transfer), reused when finished; the figures are printed.
+Runs are run directories under --out (default runs/transfer), reused when finished; the figures are printed, and the
+table written to --results/transfer_estimates_EPOCHS.csv.
 
-    python bench/transfer.py [--out runs/transfer] [--dest-seeds 1 2] [--source-epochs 20 --window 10]
+    python bench/transfer.py [--out runs/transfer] [--dest-seeds 1 2] [--source-epochs 20 --window 10] [--results nbs/reproduce]
 """
 import argparse, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 from sklearn.model_selection import train_test_split
+from robust_prune.core import atomic_path
 from robust_prune.data import fingerprint
 from robust_prune.runs import RunConfig, train_run, run_data
 from robust_prune.select import Selection
@@ -76,6 +80,7 @@ def main():
     p.add_argument('--dest-seeds', type=int, nargs='+', default=[1], help='seeds of the destination runs (not 0)')
     p.add_argument('--source-epochs', type=int, default=20, help='epochs of the source run (default: %(default)s)')
     p.add_argument('--window', type=int, default=10, help="DU's window, in epochs (default: %(default)s)")
+    p.add_argument('--results', default='nbs/reproduce', help='where transfer_estimates_EPOCHS.csv is written')
     a = p.parse_args()
     tag = '' if a.source_epochs == 20 else str(a.source_epochs)
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
@@ -94,13 +99,18 @@ def main():
     within = extrapolate_files(du_file, emb_file, estimate='within-run', report=quiet, **est)
     print(f"within-run estimate: {time.time() - t:.0f} s", flush=True)
     t = time.time()
-    cross = extrapolate_files(du_file, emb_file, halves=halves, **est)
-    print(f"cross-run estimate (half runs trained or reused): {time.time() - t:.0f} s", flush=True)
-    rows = {(r.method, int(r.k)) for r in within.itertuples()} | {(r.method, int(r.k)) for r in cross.itertuples()}
+    alike = extrapolate_files(du_file, emb_file, halves=halves, report=quiet, **est)
+    print(f"cross-run estimate, truth as long as the source run (half runs trained or reused): {time.time() - t:.0f} s",
+          flush=True)
+    t = time.time()
+    cross = extrapolate_files(du_file, emb_file, halves=halves, dest_run=out/f'destination-seed{a.dest_seeds[0]}', **est)
+    print(f"cross-run estimate, truth as long as the destination run: {time.time() - t:.0f} s", flush=True)
+    rows = {(r.method, int(r.k)) for q in (within, alike, cross) for r in q.itertuples()}
     m = measured(du, emb, own, truth, ~src, train.labels, sorted(rows))
     g = m.groupby(['method', 'k'])
     table = pd.DataFrame({
         'within_run': within.set_index(['method', 'k']).spearman,
+        'cross_run_source_length': alike.set_index(['method', 'k']).spearman,
         'cross_run': cross.set_index(['method', 'k']).spearman,
         'spread': cross.set_index(['method', 'k']).spread,
         'cross_within_classes': cross.set_index(['method', 'k']).within,
@@ -111,6 +121,11 @@ def main():
           f"10,000 others; measured against 20-epoch destination run(s) of seed(s) {a.dest_seeds}; the learned "
           "extrapolator at the k each estimate gives it")
     print(table.sort_index().to_string(float_format='%.3f'))
+    results = Path(a.results); results.mkdir(parents=True, exist_ok=True)
+    with atomic_path(results/f'transfer_estimates_{a.source_epochs}.csv') as tmp:
+        table.sort_index().assign(source_epochs=a.source_epochs, ceiling_halves=cross.attrs['ceiling']['spearman'],
+                                  chosen=[key == (cross.method[0], int(cross.k[0])) for key in table.sort_index().index]
+                                  ).to_csv(tmp)
     c = cross.attrs['ceiling']
     print(f"ceiling of the cross-run estimate (each half's run vs the source run, same images): "
           f"{c['spearman']:.3f} ± {c['spread']:.3f}, within classes {c['within']:.3f}")
@@ -119,7 +134,7 @@ def main():
         r = rank_agreement(truth[s1][~src], truth[s2][~src], train.labels[~src])
         print(f"ceiling of the destination (its DU from seeds {s1} and {s2}): {r['spearman']:.3f}, "
               f"within classes {r['spearman_within']:.3f}")
-    for name, q in (('within-run', within), ('cross-run', cross)):
+    for name, q in (('within-run', within), ('cross-run, source length', alike), ('cross-run', cross)):
         key = (q.method[0], int(q.k[0]))
         print(f"auto under the {name} estimate: {key[0]}, k = {key[1]}: estimated {q.spearman[0]:.3f}, "
               f"measured {table.loc[key, 'measured']:.3f}")

@@ -11,7 +11,7 @@ from functools import partial
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
 from fastcore.basics import ifnone, patch
 from fastcore.foundation import L
-from fastai.learner import Learner, Metric, CastToTensor, Recorder
+from fastai.learner import Learner, Metric, CastToTensor, Recorder, AvgSmoothLoss
 from fastai.callback.core import (Callback, event, _inner_loop, CancelBatchException, CancelBackwardException,
                                   CancelEpochException, CancelFitException, CancelStepException, CancelTrainException,
                                   CancelValidException)
@@ -26,6 +26,7 @@ from .loop import LoaderEpoch, DistributedTraining, WeightShares, SplitBatch, Ep
 from .attacks import fgsm, rs_fgsm, pgd, trades_attack, kl_loss, default_alpha, check_attack, NORMS
 from .scores import SOURCES, SCORES, score_dynamics, score_methods
 from .record import SampleIndex, DynamicsRecorder
+from .data import ArrayDL
 from .select import check_rule, keep_mask
 
 # %% auto #0
@@ -266,12 +267,20 @@ class LeanRecorder(Recorder):
     @property
     def name(self): return 'recorder'   # `learn.recorder`, as everything in fastai expects
 
+    def before_train(self):
+        super().before_train()
+        self._batch_mets = list(self._train_mets)   # fastai builds this list anew at every batch
+
     def after_batch(self):
         opt = self.learn.opt
         if not (self.learn.training and isinstance(opt, OptimWrapper)): return super().after_batch()
         learn = self.learn
         if len(learn.yb) == 0: return
-        for met in self._train_mets: met.accumulate(learn)
+        for met in self._batch_mets:
+            if type(met) is AvgSmoothLoss and world() == 1:   # its `accumulate` without the generic detach-and-gather
+                met.count += 1
+                met.val = torch.lerp(learn.loss.detach().mean().cpu(), met.val, met.beta)
+            else: met.accumulate(learn)
         self.lrs.append(opt.opt.param_groups[-1][opt.bwd_map['lr']])
         learn.smooth_loss = self.smooth_loss.value
         self.losses.append(learn.smooth_loss)
@@ -285,6 +294,12 @@ class RobustLearner(Learner):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.remove_cb(Recorder).add_cb(LeanRecorder())
+
+    def _set_device(self, b):
+        "The batch as an `ArrayDL` gives it, already on the loaders' device; any other loader's as fastai moves it"
+        dl = self.dl
+        if isinstance(dl, ArrayDL) and dl.device is not None and dl.device == self.dls.device: return b
+        return super()._set_device(b)
     def _call_one(self, event_name):
         if not hasattr(event, event_name): raise Exception(f'missing {event_name}')
         handlers = self.__dict__.setdefault('_handlers', {})
@@ -366,6 +381,10 @@ def triangular(lr_max:float, pct_up:float=0.4):
 # %% ../nbs/07_train.ipynb #c4c398b4
 class LeanParamScheduler(ParamScheduler):
     "fastai's `ParamScheduler`, setting the parameter groups of an `OptimWrapper`'s optimiser directly"
+    def before_batch(self):
+        learn = self.learn   # the learner's own attributes, read directly: this runs for every batch
+        if learn.training: self._update_val(learn.pct_train)
+
     def _update_val(self, pct):
         opt = self.learn.opt
         if not isinstance(opt, OptimWrapper): return super()._update_val(pct)

@@ -28,8 +28,9 @@ from .distributed import on_main
 from .stages import score_run, run_self_features, dataset_for
 
 # %% auto #0
-__all__ = ['within_run', 'ESTIMATES', 'split_halves', 'other_seeds', 'learned', 'planned_steps', 'run_context', 'check_steps',
-           'run_contexts', 'cross_run_unavailable', 'train_halves', 'cross_run', 'halves_folder', 'extrapolate_files']
+__all__ = ['EPOCH_PARAMS', 'within_run', 'ESTIMATES', 'split_halves', 'other_seeds', 'learned', 'planned_steps', 'run_context',
+           'check_steps', 'run_contexts', 'cross_run_unavailable', 'train_halves', 'truth_length', 'scaled_params',
+           'cross_run', 'halves_folder', 'extrapolate_files']
 
 # %% ../nbs/15a_transfer.ipynb #15a00008
 def split_halves(ids:np.ndarray, labels:np.ndarray, seed:int=0):
@@ -134,7 +135,9 @@ def _half_ids(run, scored:np.ndarray, train, reference:float|None):
     mask = Selection.load(Path(run)/'selection.npz').mask if cfg.selection else np.ones(train.n_ids, bool)
     return np.intersect1d(np.flatnonzero(mask), scored), cfg.seed
 
-def train_halves(scores:Scores, folder=None, runs=None, split_seed:int=0, keep_steps:bool=True, quiet:bool=True):
+def train_halves(scores:Scores, folder=None, runs=None, split_seed:int=0, keep_steps:bool=True, quiet:bool=True,
+                 length:tuple|None=None, # (epochs, batch size) of the half runs (default: the source run's steps)
+                 skip=()): # seeds the half runs must not take
     "Two runs on halves of the scored samples of `scores` (trained into `folder`, or `runs`): runs, ids and seeds"
     run = scores.meta['run']
     cfg, _ = run_config(run)
@@ -152,9 +155,11 @@ def train_halves(scores:Scores, folder=None, runs=None, split_seed:int=0, keep_s
             raise InputError("`half_runs` must train on disjoint, non-empty parts of the scored samples")
         return [Path(r) for r in runs], (ia, ib), (sa, sb)
     if folder is None: raise InputError("name the folder of the half runs (`halves`, --halves)")
-    folder, halves, seeds = Path(folder), split_halves(scored, train.labels[scored], split_seed), other_seeds(cfg.seed)
+    halves = split_halves(scored, train.labels[scored], split_seed)
+    folder, seeds = Path(folder), (s for s in other_seeds(cfg.seed) if s not in skip)
     folder.mkdir(parents=True, exist_ok=True)
     bs = max(1, round(cfg.bs / 2)) if keep_steps else cfg.bs   # half the images: the same steps in as many epochs
+    epochs, bs = length or (cfg.epochs, bs)
     out, used = [], []
     for name, ids in zip('ab', halves):
         mask = np.zeros(train.n_ids, bool); mask[ids] = True
@@ -162,7 +167,7 @@ def train_halves(scores:Scores, folder=None, runs=None, split_seed:int=0, keep_s
                                    scores=str(run))).save(folder/f'half-{name}.npz')
         for seed in itertools.islice(seeds, 3):
             half = folder/f'half-{name}-seed{seed}'
-            train_run(replace(cfg, seed=seed, selection=str(sel), bs=bs), half, quiet=quiet)
+            train_run(replace(cfg, seed=seed, selection=str(sel), bs=bs, epochs=epochs), half, quiet=quiet)
             if learned(half, ref, cfg.n_classes): break
             warnings.warn(f"the half run {half} did not learn (validation accuracy below halfway from chance to the "
                           f"source run's {ref:.3f}): the next seed stands in for it")
@@ -189,6 +194,21 @@ def _embedded(source:Embeddings, run, half_run, train, ids:np.ndarray, fit_ids:n
         return _embed_ids(embedder_for(spec, train.subset(fit), progress=progress), train, ids)
     return np.asarray(source.vectors[ids], dtype=np.float32)   # an embedder that no training changes
 
+# %% ../nbs/15a_transfer.ipynb #2a8677f4
+def truth_length(source:dict, dest:dict, n:float, tolerance:float=1.25):
+    "(epochs, batch size) of runs on `n` images as long as the run of context `dest`; None if `source`'s already are"
+    per_epoch = lambda c: c['steps'] / max(1, c['epochs'])
+    ratio = per_epoch(dest) / per_epoch(source)
+    if dest['epochs'] == source['epochs'] and 1 / tolerance <= ratio <= tolerance: return None
+    return int(dest['epochs']), max(1, round(n / per_epoch(dest)))
+
+EPOCH_PARAMS = ('window',)   # settings of a score counted in epochs
+
+def scaled_params(params:dict, factor:float, epochs:int):
+    "A score's settings for a run `factor` times as many epochs (`epochs`): those in `EPOCH_PARAMS` scaled to 2..epochs-1"
+    return {k: (min(epochs - 1, max(2, round(v * factor))) if k in EPOCH_PARAMS and v is not None else v)
+            for k, v in params.items()}
+
 # %% ../nbs/15a_transfer.ipynb #15a00020
 def _agreement(pairs:list):
     "Mean and spread (half the range) of the Spearman, overall and within classes, of (pred, true, labels) triples"
@@ -198,7 +218,9 @@ def _agreement(pairs:list):
                 within_spread=float(np.ptp(wi) / 2))
 
 def cross_run(scores:Scores, source:Embeddings, method:str='knn', ks=K_CANDIDATES, halves=None, half_runs=None,
-              split_seed:int=0, keep_steps:bool=True, seed:int=0, progress:bool=True, report=print, **knn):
+              split_seed:int=0, keep_steps:bool=True, seed:int=0, progress:bool=True, report=print,
+              dest=None, # the destination's run (run dir, config .json, `RunConfig`): the truth runs copy its length
+              **knn):
     "The cross-run estimate of extrapolating `scores` from the `source` embeddings by `method`: a table, best first"
     if why := cross_run_unavailable(scores): raise InputError(f"no cross-run estimate: {why}")
     _check_stage(scores, source, None)
@@ -210,14 +232,22 @@ def cross_run(scores:Scores, source:Embeddings, method:str='knn', ks=K_CANDIDATE
     pos = lambda ids: np.searchsorted(both, ids)   # rows of `both` (id order)
     m, label = scores.meta, train.labels
     own_score = [score_run(r, m['method'], dynamics=m['dynamics'], **m['params']).by_id() for r in runs]
+    truth, length, src_ctx = own_score, None, run_context(run)
+    if dest is not None: length = truth_length(src_ctx, run_context(dest), (len(ia) + len(ib)) / 2)
+    if length is not None:   # the truth from half runs as long as the destination's run
+        if halves is None: raise InputError("name the folder of the half runs (`halves`, --halves)")
+        folder = Path(halves)/f'destination-{length[0]}-epochs-bs{length[1]}'
+        truth_runs, _, truth_seeds = train_halves(scores, folder, split_seed=split_seed, length=length, skip=seeds)
+        params = scaled_params(m['params'], length[0] / src_ctx['epochs'], length[0])
+        truth = [score_run(r, m['method'], dynamics=m['dynamics'], **params).by_id() for r in truth_runs]
     vecs = [_embedded(source, run, r, train, both, ids, progress) for r, ids in zip(runs, (ia, ib))]
     own = ([run_self_features(r, train.subset(mask), progress) for r in runs] if method != 'knn' else [None, None])
     ts = []
     for x, (src, dst) in enumerate([(ia, ib), (ib, ia)]):
         y = 1 - x
-        if not (np.isfinite(own_score[x][src]).all() and np.isfinite(own_score[y][dst]).all()):
+        if not (np.isfinite(own_score[x][src]).all() and np.isfinite(truth[y][dst]).all()):
             raise InputError(f"the half run {runs[x]} left some of its samples unscored")
-        ts.append(Transfer(vecs[x][pos(src)], own_score[x][src], vecs[x][pos(dst)], own_score[y][dst], label[src],
+        ts.append(Transfer(vecs[x][pos(src)], own_score[x][src], vecs[x][pos(dst)], truth[y][dst], label[src],
                            label[dst], *([None, None] if own[x] is None else [own[x][pos(src)], own[x][pos(dst)]])))
     # a half holds half the source: half as many neighbours reach as far as k do in the whole source
     half_k = {}
@@ -227,11 +257,15 @@ def cross_run(scores:Scores, source:Embeddings, method:str='knn', ks=K_CANDIDATE
     table['k'] = table.k.map(half_k)
     full = scores.by_id()
     ceiling = _agreement([(own_score[0][ia], full[ia], label[ia]), (own_score[1][ib], full[ib], label[ib])])
-    table.attrs.update(runs=[str(r) for r in runs], seeds=list(seeds), n=[len(ia), len(ib)], ceiling=ceiling)
+    table.attrs.update(runs=[str(r) for r in runs], seeds=list(seeds), n=[len(ia), len(ib)], ceiling=ceiling,
+                       truth=None if length is None else dict(epochs=length[0], bs=length[1], params=params,
+                                                              runs=[str(r) for r in truth_runs], seeds=list(truth_seeds)))
+    as_long = ("" if length is None else f", against the scores of runs as long as the destination's ({length[0]} "
+               f"epochs in batches of {length[1]}, seeds {truth_seeds[0]} and {truth_seeds[1]}, settings {params})")
     report(f"expected Spearman of the extrapolation across runs: halves of {len(ia)} and {len(ib)} scored source "
            f"samples, scored by runs of their own (seeds {seeds[0]} and {seeds[1]}), each extrapolated to the other "
-           "with half of k neighbours; spread: ± half the difference of the two directions; within: inside each class\n"
-           + table.to_string(index=False, float_format='%.3f')
+           f"with half of k neighbours{as_long}; spread: ± half the difference of the two directions; within: inside "
+           "each class\n" + table.to_string(index=False, float_format='%.3f')
            + f"\nceiling, the same images scored by two runs (each half's run against the source run): Spearman "
            f"{ceiling['spearman']:.3f} ± {ceiling['spread']:.3f}, within classes {ceiling['within']:.3f}")
     return table
@@ -276,7 +310,7 @@ def extrapolate_files(
     estimate:Literal[ESTIMATES]='cross-run', # runs on source halves (trains two), or folds in one run (optimistic)
     halves:str|None=None, # cross-run: the half runs' folder, reused once finished (default: SCORES-halves by SCORES)
     half_runs:list|None=None, # cross-run: two finished runs on disjoint halves of the scored samples (none trained)
-    dest_run:str|None=None, # the destination's run (run dir, config .json): warn if 2x apart in optimiser steps
+    dest_run:str|None=None, # the destination's run (dir, config .json): truth runs copy its length; warn if 2x apart in steps
     progress:bool=True, # show progress bars
     report=print, # where the estimate's table goes
     **knn):
@@ -303,8 +337,8 @@ def extrapolate_files(
         estimate = 'within-run'
     settings, own, quality = dict(vars(knn)), {}, None
     if needed and estimate == 'cross-run':
-        quality = cross_run(scores, source, method, halves=halves or halves_folder(source_scores),
-                                     half_runs=half_runs, progress=progress, report=report, **settings)
+        quality = cross_run(scores, source, method, halves=halves or halves_folder(source_scores), half_runs=half_runs,
+                            progress=progress, report=report, dest=dest_run, **settings)
         if dest is None: return quality
         if method == 'auto' and _choose(quality, method, knn.k, knn.metric, warn=False)['method'] == 'knn':
             method = 'knn'   # the k-NN mean ranks first: the source model need not describe the destination
