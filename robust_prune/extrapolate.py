@@ -215,7 +215,7 @@ class KNN:
     index:Literal[INDEXES]='flat' # exact search, or an inverted file (faster on large sources, approximate)
     weights:Literal[WEIGHTS]='uniform' # plain mean of the neighbours' scores (the paper's), or weighted by 1 / distance
     nlist:int|None=None # ivf: cells (default: about 4 √n, at least 39 source points each)
-    nprobe:int|None=None # ivf: cells searched per query (default: nlist / 8)
+    nprobe:int|None=None # ivf: cells searched per query (default: nlist / 16)
     engine:Literal[ENGINES]='auto' # exact search by faiss, by torch, or by the one measured faster here
 
     def __post_init__(self):
