@@ -38,16 +38,19 @@ def main():
     src = splits(out, train)
     source = run(out, 'source', 0, 40)
     du = score_run(source, 'du', window=20)
-    pred = knn(du, features(source, train), 12, method='regress', source_own=(own := run_self_features(source, train, progress=False)),
-               dest_own=own)
-    ranked = Scores(np.where(src, du.score, pred), du.index, dict(du.meta, method='du extrapolated by regress'), label=du.label)
-    sels = {'extrapolated DU': select(ranked, 0.5, 'lowest', class_balanced=True).save(out/'select-extrapolated-regress40.npz'),
-            'random': select(ranked, 0.5, 'random', class_balanced=True).save(out/'select-random-half.npz')}
+    own = run_self_features(source, train, progress=False)
+    pred = knn(du, features(source, train), 12, method='regress', source_own=own, dest_own=own)
+    meta = dict(du.meta, method='du extrapolated by regress')
+    ranked = Scores(np.where(src, du.score, pred), du.index, meta, label=du.label)
+    pick = lambda rule, name: select(ranked, 0.5, rule, class_balanced=True).save(out/name)
+    sels = {'extrapolated DU': pick('lowest', 'select-extrapolated-regress40.npz'),
+            'random': pick('random', 'select-random-half.npz')}
     rows = []
     for name, sel in sels.items():
         for seed in a.seeds:
             cfg = RunConfig(DATA, valid=VALID, trainer='trades', epochs=10, seed=seed, selection=str(sel))
-            rows.append(dict(kept=name, **train_and_evaluate(cfg, out/f'trades-{name.replace(" ", "-")}-seed{seed}', f'TRADES on {name}')))
+            run_dir = out/f'trades-{name.replace(" ", "-")}-seed{seed}'
+            rows.append(dict(kept=name, **train_and_evaluate(cfg, run_dir, f'TRADES on {name}')))
     res = pd.DataFrame(rows)
     results = Path(a.results); results.mkdir(parents=True, exist_ok=True)
     with atomic_path(results/'extrapolated_trades.csv') as tmp: res.to_csv(tmp, index=False)

@@ -257,9 +257,10 @@ def cross_run(scores:Scores, source:Embeddings, method:str='knn', ks=K_CANDIDATE
     table['k'] = table.k.map(half_k)
     full = scores.by_id()
     ceiling = _agreement([(own_score[0][ia], full[ia], label[ia]), (own_score[1][ib], full[ib], label[ib])])
+    as_dest = None if length is None else dict(epochs=length[0], bs=length[1], params=params,
+                                               runs=[str(r) for r in truth_runs], seeds=list(truth_seeds))
     table.attrs.update(runs=[str(r) for r in runs], seeds=list(seeds), n=[len(ia), len(ib)], ceiling=ceiling,
-                       truth=None if length is None else dict(epochs=length[0], bs=length[1], params=params,
-                                                              runs=[str(r) for r in truth_runs], seeds=list(truth_seeds)))
+                       truth=as_dest)
     as_long = ("" if length is None else f", against the scores of runs as long as the destination's ({length[0]} "
                f"epochs in batches of {length[1]}, seeds {truth_seeds[0]} and {truth_seeds[1]}, settings {params})")
     report(f"expected Spearman of the extrapolation across runs: halves of {len(ia)} and {len(ib)} scored source "
