@@ -137,7 +137,8 @@ def _half_ids(run, scored:np.ndarray, train, reference:float|None):
 
 def train_halves(scores:Scores, folder=None, runs=None, split_seed:int=0, keep_steps:bool=True, quiet:bool=True,
                  length:tuple|None=None, # (epochs, batch size) of the half runs (default: the source run's steps)
-                 skip=()): # seeds the half runs must not take
+                 skip=(), # seeds the half runs must not take
+                 parts:tuple|None=None): # the two halves' ids (default: `split_halves` of the scored samples)
     "Two runs on halves of the scored samples of `scores` (trained into `folder`, or `runs`): runs, ids and seeds"
     run = scores.meta['run']
     cfg, _ = run_config(run)
@@ -155,7 +156,7 @@ def train_halves(scores:Scores, folder=None, runs=None, split_seed:int=0, keep_s
             raise InputError("`half_runs` must train on disjoint, non-empty parts of the scored samples")
         return [Path(r) for r in runs], (ia, ib), (sa, sb)
     if folder is None: raise InputError("name the folder of the half runs (`halves`, --halves)")
-    halves = split_halves(scored, train.labels[scored], split_seed)
+    halves = parts or split_halves(scored, train.labels[scored], split_seed)
     folder, seeds = Path(folder), (s for s in other_seeds(cfg.seed) if s not in skip)
     folder.mkdir(parents=True, exist_ok=True)
     bs = max(1, round(cfg.bs / 2)) if keep_steps else cfg.bs   # half the images: the same steps in as many epochs
@@ -237,7 +238,8 @@ def cross_run(scores:Scores, source:Embeddings, method:str='knn', ks=K_CANDIDATE
     if length is not None:   # the truth from half runs as long as the destination's run
         if halves is None: raise InputError("name the folder of the half runs (`halves`, --halves)")
         folder = Path(halves)/f'destination-{length[0]}-epochs-bs{length[1]}'
-        truth_runs, _, truth_seeds = train_halves(scores, folder, split_seed=split_seed, length=length, skip=seeds)
+        truth_runs, _, truth_seeds = train_halves(scores, folder, split_seed=split_seed, length=length, skip=seeds,
+                                                  parts=(ia, ib))
         params = scaled_params(m['params'], length[0] / src_ctx['epochs'], length[0])
         truth = [score_run(r, m['method'], dynamics=m['dynamics'], **params).by_id() for r in truth_runs]
     vecs = [_embedded(source, run, r, train, both, ids, progress) for r, ids in zip(runs, (ia, ib))]
