@@ -4,7 +4,8 @@ Both loops train the small MNIST CNN on the same data with the same batch size: 
 Adam and the triangular learning rate. The fastai path is `robust_learner` as the command line uses it, which also
 records every sample's training dynamics (what pruning needs; the plain loop records nothing) and times its epochs;
 it is measured twice, with the dynamics recorded and without (`record=None`), so that the loop's own overhead and the
-recording's cost are told apart.
+recording's cost are told apart; and a third time through fastai's own `Learner` (every event to every callback,
+fastai's `Recorder`, `ParamScheduler` and `CastToTensor`), the same work, to show what the lean path saves.
 
 On shared virtual machines the speed of a core drifts by 10 % and more within seconds, so the two loops are not
 timed one after the other: they take turns, one batch each (the plain loop's step runs inside the fastai loop's
@@ -25,7 +26,10 @@ from robust_prune.data import load_splits, dataloaders, to_float
 from robust_prune.models import create_model
 from robust_prune.attacks import rs_fgsm
 from robust_prune.train import robust_learner, triangular, PruneAtEpoch
-from fastai.callback.core import Callback
+from fastai.callback.core import Callback, TrainEvalCallback
+from fastai.callback.schedule import ParamScheduler
+from fastai.callback.progress import ProgressCallback
+from fastai.learner import Learner, Recorder
 
 EPS, ALPHA, LR, ARCH = 0.3, 0.375, 5e-3, 'mnist-cnn'
 
@@ -65,11 +69,20 @@ def fastai_learner(train, valid, bs, seed, cbs=None, trainer='rs-fgsm', record='
     return robust_learner(dls, create_model(ARCH, train.n_classes, train.shape), trainer, eps=EPS, cbs=cbs,
                           record=record, **settings)
 
-def turns(train, valid, bs, seed, record='adversarial'):
-    "(fastai seconds, plain seconds) for one epoch each, taken in turns"
+def stock(learn):
+    "`learn` rebuilt as fastai's own `Learner`: every event to every callback, fastai's `Recorder` and `CastToTensor`"
+    cbs = [cb for cb in learn.cbs if not isinstance(cb, (TrainEvalCallback, Recorder, ProgressCallback))]
+    return Learner(learn.dls, learn.model, loss_func=learn.loss_func, opt_func=learn.opt_func, metrics=learn.metrics,
+                   cbs=cbs)
+
+def turns(train, valid, bs, seed, record='adversarial', lean:bool=True):
+    "(fastai seconds, plain seconds) for one epoch each, taken in turns; `lean=False`: through fastai's stock `Learner`"
     turn = TakeTurns(plain_steps(train, bs, seed))
     learn = fastai_learner(train, valid, bs, seed, cbs=turn, record=record)
-    with learn.no_bar(), learn.no_logging(): learn.fit_triangular(1, LR)
+    if not lean: learn = stock(learn)
+    with learn.no_bar(), learn.no_logging():
+        if lean: learn.fit_triangular(1, LR)
+        else: learn.fit(1, lr=LR, cbs=ParamScheduler({'lr': triangular(LR)}))
     return turn.fastai_epoch, sum(turn.plain)
 
 def epochs(train, valid, bs, seed, n_epoch, trainer='rs-fgsm', cbs=None):
@@ -88,7 +101,7 @@ def main():
     train, valid = load_splits(a.data, valid=a.valid, seed=0)
     print(f"{train}; batch size {a.bs}; {torch.get_num_threads()} threads")
     turns(train, valid, a.bs, seed=99)  # warm-up
-    ratios, bare_ratios, prune_ratios, std_ratios = [], [], [], []
+    ratios, bare_ratios, stock_ratios, prune_ratios, std_ratios = [], [], [], [], []
     for r in range(a.rounds):
         fast, plain = turns(train, valid, a.bs, seed=r)
         ratios.append(fast / plain)
@@ -96,6 +109,9 @@ def main():
         fast, plain = turns(train, valid, a.bs, seed=r, record=None)
         bare_ratios.append(fast / plain)
         print(f"         without recording dynamics, fastai {fast:.2f}s, plain {plain:.2f}s: ratio {fast / plain:.3f}")
+        fast, plain = turns(train, valid, a.bs, seed=r, record=None, lean=False)
+        stock_ratios.append(fast / plain)
+        print(f"         the same through fastai's stock Learner, {fast:.2f}s, plain {plain:.2f}s: ratio {fast / plain:.3f}")
         t = epochs(train, valid, a.bs, r, 3, cbs=PruneAtEpoch(2, keep=0.4, remove='highest')).train_seconds.tolist()
         prune_ratios.append(t[2] / t[1])
         print(f"         3 epochs, 40 % kept from the third: {', '.join(f'{s:.2f}s' for s in t)}: kept 0.4 / full {t[2] / t[1]:.3f}")
@@ -106,6 +122,7 @@ def main():
     print(f"\nmedians of {a.rounds} rounds, batch size {a.bs}:")
     print(f"fastai / plain RS-FGSM epoch, recording every sample's dynamics: {median(ratios)}")
     print(f"fastai / plain RS-FGSM epoch, the same work as the plain loop: {median(bare_ratios)}   (target <= 1.05)")
+    print(f"  the same through fastai's stock Learner, Recorder and ParamScheduler: {median(stock_ratios)}")
     print(f"epoch at kept fraction 0.4 / full epoch: {median(prune_ratios)}   (target <= 0.45)")
     print(f"RS-FGSM epoch / standard epoch, fastai path: {median(std_ratios)}   (reference code: 1.65)")
 
