@@ -6,7 +6,6 @@ seed 0 that bench/mnist_generated.py trains); seconds taken in one process again
 
     python bench/deepfool_line_search.py [--run runs/mnist_generated/trades-full-pool-1.0-seed0] [--n 1000]
 """
-import time
 import torch
 from fastcore.script import call_parse
 from scipy.stats import spearmanr
@@ -14,10 +13,7 @@ from robust_prune.data import to_float
 from robust_prune.attacks import deepfool, pgd, default_alpha
 from robust_prune.evaluate import eval_positions
 from robust_prune.runs import load_run, run_data
-
-def seconds(f):
-    start = time.perf_counter(); out = f()
-    return out, time.perf_counter() - start
+from deepfool import seconds
 
 @call_parse
 def main(run:str='runs/mnist_generated/trades-full-pool-1.0-seed0',  # a finished run (its model, its validation split)
@@ -25,7 +21,8 @@ def main(run:str='runs/mnist_generated/trades-full-pool-1.0-seed0',  # a finishe
     "Fast DeepFool settings with and without the line search against the published one, l_2"
     torch.manual_seed(0)
     cfg, model = load_run(run); model.eval()
-    x, y, _ = run_data(cfg)[1].raw_batch(eval_positions(run_data(cfg)[1], n, 0)); x = to_float(x)
+    valid = run_data(cfg)[1]
+    x, y, _ = valid.raw_batch(eval_positions(valid, n, 0)); x = to_float(x)
     _, t_pgd = seconds(lambda: pgd(model, x, y, cfg.eps, default_alpha(cfg.eps, 10), steps=10, norm='linf'))
     ex, t_ex = seconds(lambda: deepfool(model, x, y, 'l2', 50, 0.02))
     right = (ex.margin > 0).numpy()

@@ -92,14 +92,15 @@ def rounding_bound(q:np.ndarray, norms:np.ndarray):
 
 def rerank(x:np.ndarray, q:np.ndarray, I:np.ndarray, k:int, metric:str='l2', block:int=1024,
            approx:np.ndarray|None=None, # the engine's distances of the candidates, in its order: rows with a clear k-th
-           norms:np.ndarray|None=None): # with `approx`: the largest ‖x‖ among the candidates of each query
+           norms:np.ndarray|None=None): # with `approx`: ‖x‖ of every row of `x` (default: computed here)
     "The `k` nearest of the candidates `I` (positions in `x`) of each query, by their distance again, ties to the smaller"
     D_out, I_out = np.empty((len(q), k), np.float32), np.empty((len(q), k), np.int64)
+    if approx is not None and norms is None: norms = np.sqrt((x * x).sum(1, dtype=np.float64))
     for sl in slices(len(q), block):
         cand, full = I[sl], np.ones(len(I[sl]), bool)
         if approx is not None and cand.shape[1] > k:   # rows whose (k+1)-th candidate cannot be nearer than the k-th
             a = approx[sl] if metric == 'l2' else -approx[sl]
-            full = ~(a[:, k] - a[:, k - 1] > 2 * rounding_bound(q[sl], norms[sl]))
+            full = ~(a[:, k] - a[:, k - 1] > 2 * rounding_bound(q[sl], norms[np.maximum(cand, 0)].max(1)))
             rows = np.flatnonzero(~full)
             D_out[sl][rows], I_out[sl][rows] = _exact(x, q[sl][rows], cand[rows, :k], k, metric)
         rows = np.flatnonzero(full)
@@ -119,7 +120,7 @@ class Searcher:
     def nprobe(self, v): self.base.nprobe = v
     def search(self, q:np.ndarray, k:int):
         D, I = self.base.search(q, min(k + self.extra, len(self.x)))
-        return rerank(self.x, q, I, k, self.metric, approx=D, norms=self.norms[np.maximum(I, 0)].max(1))
+        return rerank(self.x, q, I, k, self.metric, approx=D, norms=self.norms)
 
 # %% ../nbs/08a_knn.ipynb #fa0ddd49
 METRICS = ('l2', 'cosine')

@@ -206,7 +206,7 @@ def truth_length(source:dict, dest:dict, n:float, tolerance:float=1.25):
 EPOCH_PARAMS = ('window',)   # settings of a score counted in epochs
 
 def scaled_params(params:dict, factor:float, epochs:int):
-    "A score's settings for a run `factor` times as many epochs (`epochs`): those in `EPOCH_PARAMS` scaled to 2..epochs-1"
+    "A score's settings for a run of `epochs`, `factor` times the source's: `EPOCH_PARAMS` scaled, within 2..epochs-1"
     return {k: (min(epochs - 1, max(2, round(v * factor))) if k in EPOCH_PARAMS and v is not None else v)
             for k, v in params.items()}
 
@@ -313,7 +313,7 @@ def extrapolate_files(
     estimate:Literal[ESTIMATES]='cross-run', # runs on source halves (trains two), or folds in one run (optimistic)
     halves:str|None=None, # cross-run: the half runs' folder, reused once finished (default: SCORES-halves by SCORES)
     half_runs:list|None=None, # cross-run: two finished runs on disjoint halves of the scored samples (none trained)
-    dest_run:str|None=None, # the destination's run (dir, config .json): truth runs copy its length; warn if 2x apart in steps
+    dest_run:str|None=None, # the destination's run (dir, config .json): the truth runs' length; warn if 2x apart
     progress:bool=True, # show progress bars
     report=print, # where the estimate's table goes
     **knn):
