@@ -5,29 +5,33 @@ in bench/mnist_extrapolate.py, into a 5,000-image source and a 10,000-image dest
 20 epochs, recording the adversarial dynamics:
 
 - the source run (seed 0, 1,000 optimiser steps) scores the source by DU (window 10); its penultimate features embed
-  all 15,000 images;
-- destination runs with seeds independent of the source's (1, and with --dest-seeds more) give the truth: their DU of
-  the destination images; two of them give the destination's own ceiling (how far two runs agree);
+  all 15,000 images; runs of --source-seeds more (3 and 4) do the same, for the measured side only: the estimates
+  copy the source run's configuration, whatever its seed;
+- destination runs with seeds independent of the source's (--dest-seeds 1 2) give the truth: their DU of the
+  destination images; two of them give the destination's own ceiling (how far two runs agree);
 - the within-run estimate: 5-fold cross-validation inside the source (`--estimate within-run`);
-- the cross-run estimate: two runs on class-stratified halves of the source, seeds of their own, batches of 50 so
-  that they make the source run's 1,000 steps in its 20 epochs, each half's DU extrapolated to the other
-  (`--estimate cross-run`, the default of `robust-prune extrapolate`), with its ceiling (each half's run against the
-  source run); once against the halves' own DU (the source run's length), once against the DU of two more half runs
-  as long as the destination run (`--dest-run`: 20 epochs of 100 steps, i.e. batches of 25), as the command makes it
-  when told the destination's run;
-- measured: Spearman (overall and within classes) of the source's DU extrapolated to the destination, k-NN mean for
-  k = 1 ... 50 and the learned extrapolator, against each destination run's DU;
+- the cross-run estimate: three splits of the source into class-stratified halves, two runs on each split's halves
+  with seeds of their own, batches of 50 so that they make the source run's 1,000 steps in its 20 epochs, each half's
+  DU extrapolated to the other (`--estimate cross-run`, the default of `robust-prune extrapolate`, `--repeats 3`),
+  with its ceiling (each half's run against the source run); once against the halves' own DU (the source run's
+  length), once against the DU of two more half runs per split as long as the destination run in steps (`--dest-run`:
+  40 epochs in the same batches of 50, DU window 20, for the 20-epoch source; none for the 40-epoch source, whose
+  steps already match), as the command makes it when told the destination's run;
+- measured: Spearman (overall and within classes) of each source run's DU extrapolated to the destination, k-NN mean
+  for k = 1 ... 50 and the learned extrapolator, against each destination run's DU: the mean and sd over every
+  (source seed, destination seed) pair, and the mean of each source seed;
 - what `--method auto --k auto` chooses under each estimate, and what that choice measures.
 
 The source run makes 1,000 steps and a destination run 2,000: the run context of the extrapolated scores records
 both, and says when they are 2x apart or more. With --source-epochs 40 --window 20 the source is scored as
 bench/mnist_extrapolate.py's matched source: 2,000 steps, as many as a destination run, DU over the same share of
-training (its half runs: 40 epochs of 2,500 images in batches of 50, 2,000 steps).
+training (its half runs: 40 epochs of 2,500 images in batches of 50, 2,000 steps, their own truth).
 
 Runs are run directories under --out (default runs/transfer), reused when finished; the figures are printed, and the
 table written to --results/transfer_estimates_EPOCHS.csv.
 
-    python bench/transfer.py [--out runs/transfer] [--dest-seeds 1 2] [--source-epochs 20 --window 10] [--results nbs/reproduce]
+    python bench/transfer.py [--out runs/transfer] [--source-seeds 0 3 4] [--dest-seeds 1 2]
+        [--source-epochs 20 --window 10] [--results nbs/reproduce]
 """
 import argparse, time, warnings
 from pathlib import Path
@@ -40,7 +44,8 @@ from robust_prune.select import Selection
 from robust_prune.stages import score_run, embed_data, run_self_features
 from robust_prune.transfer import extrapolate_files
 from robust_prune.embed import Embeddings
-from robust_prune.extrapolate import extrapolate, rank_agreement
+from robust_prune.scores import Scores
+from robust_prune.extrapolate import extrapolate, rank_agreement, _choose
 
 DATA, VALID = 'npz:../shared/data/mnist/mnist_train.npz', 2435
 quiet = lambda s: None
@@ -58,11 +63,12 @@ def run(out:Path, name:str, seed:int, epochs:int=20):
     t, tag = time.time(), '' if epochs == 20 else str(epochs)
     s = train_run(RunConfig(DATA, valid=VALID, epochs=epochs, seed=seed, selection=str(out/f'{name}.npz')),
                   out/f'{name}{tag}-seed{seed}', quiet=True)
-    print(f"run {name}, seed {seed}: {s['n_train_last']} images, {s['epochs']} epochs, {s['steps']} steps "
-          f"({time.time() - t:.0f} s here)", flush=True)
+    acc = pd.read_csv(out/f'{name}{tag}-seed{seed}'/'epochs.csv').accuracy.to_numpy()
+    print(f"run {name}, seed {seed}: {s['n_train_last']} images, {s['epochs']} epochs, {s['steps']} steps, validation "
+          f"accuracy above 0.5 from epoch {int((acc > 0.5).argmax())} ({time.time() - t:.0f} s here)", flush=True)
     return out/f'{name}{tag}-seed{seed}'
 
-def measured(du, emb, own, truth:dict, dst, labels, table):
+def measured(du, emb, own, truth:dict, dst, labels, table, source_seed:int=0):
     "Spearman, overall and within classes, of each row of `table` (method, k) against each destination run's DU"
     rows = []
     for method, k in table:
@@ -71,13 +77,17 @@ def measured(du, emb, own, truth:dict, dst, labels, table):
                         quality=chosen)
         for seed, t in truth.items():
             r = rank_agreement(x.score[dst], t[dst], labels[dst])
-            rows.append(dict(method=method, k=k, dest_seed=seed, spearman=r['spearman'], within=r['spearman_within']))
+            rows.append(dict(method=method, k=k, source_seed=source_seed, dest_seed=seed, spearman=r['spearman'],
+                             within=r['spearman_within']))
     return pd.DataFrame(rows)
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--out', default='runs/transfer')
-    p.add_argument('--dest-seeds', type=int, nargs='+', default=[1], help='seeds of the destination runs (not 0)')
+    p.add_argument('--source-seeds', type=int, nargs='+', default=[0, 3, 4],
+                   help='seeds of the source runs; the first makes the estimates (default: %(default)s)')
+    p.add_argument('--dest-seeds', type=int, nargs='+', default=[1, 2],
+                   help='seeds of the destination runs, none a source seed (default: %(default)s)')
     p.add_argument('--source-epochs', type=int, default=20, help='epochs of the source run (default: %(default)s)')
     p.add_argument('--window', type=int, default=10, help="DU's window, in epochs (default: %(default)s)")
     p.add_argument('--results', default='nbs/reproduce', help='where transfer_estimates_EPOCHS.csv is written')
@@ -87,13 +97,19 @@ def main():
     t0 = time.time()
     train, _ = run_data(RunConfig(DATA, valid=VALID))
     src = splits(out, train)
-    source = run(out, 'source', 0, a.source_epochs)
+    if set(a.source_seeds) & set(a.dest_seeds): p.error('--source-seeds and --dest-seeds must not share a seed')
+    sources = {s: run(out, 'source', s, a.source_epochs) for s in a.source_seeds}
+    source = sources[a.source_seeds[0]]
     truth = {s: score_run(run(out, 'destination', s), 'du').score for s in a.dest_seeds}
-    du_file, emb_file, halves = out/f'du{tag}.npz', out/f'emb{tag}.npy', out/f'halves{tag}'
-    du = score_run(source, 'du', window=a.window, out=du_file)
-    if not emb_file.exists(): embed_data(f'model:{source}', emb_file, progress=False)
-    emb = Embeddings.load(emb_file)
-    own = run_self_features(source, train, progress=False)
+    halves = out/f'halves{tag}'
+    def scored(seed):
+        "The source run of `seed`: its DU file, embeddings file, and its model's description of every image"
+        name = tag if seed == a.source_seeds[0] else f'{tag}-seed{seed}'
+        du_file, emb_file = out/f'du{name}.npz', out/f'emb{name}.npy'
+        score_run(sources[seed], 'du', window=a.window, out=du_file)
+        if not emb_file.exists(): embed_data(f'model:{sources[seed]}', emb_file, progress=False)
+        return du_file, emb_file, run_self_features(sources[seed], train, progress=False)
+    du_file, emb_file, _ = scored(a.source_seeds[0])
     est = dict(method='regress', k='auto', progress=False)
     t = time.time()
     within = extrapolate_files(du_file, emb_file, estimate='within-run', report=quiet, **est)
@@ -103,10 +119,16 @@ def main():
     print(f"cross-run estimate, truth as long as the source run (half runs trained or reused): {time.time() - t:.0f} s",
           flush=True)
     t = time.time()
-    cross = extrapolate_files(du_file, emb_file, halves=halves, dest_run=out/f'destination-seed{a.dest_seeds[0]}', **est)
+    dest_run = out/f'destination-seed{a.dest_seeds[0]}'
+    cross = extrapolate_files(du_file, emb_file, halves=halves, dest_run=dest_run, **est)
     print(f"cross-run estimate, truth as long as the destination run: {time.time() - t:.0f} s", flush=True)
     rows = {(r.method, int(r.k)) for q in (within, alike, cross) for r in q.itertuples()}
-    m = measured(du, emb, own, truth, ~src, train.labels, sorted(rows))
+    m = []
+    for seed in a.source_seeds:
+        du_s, emb_s, own_s = scored(seed)
+        m.append(measured(Scores.load(du_s), Embeddings.load(emb_s), own_s, truth, ~src, train.labels, sorted(rows),
+                          seed))
+    m = pd.concat(m)
     g = m.groupby(['method', 'k'])
     table = pd.DataFrame({
         'within_run': within.set_index(['method', 'k']).spearman,
@@ -115,16 +137,23 @@ def main():
         'spread': cross.set_index(['method', 'k']).spread,
         'cross_within_classes': cross.set_index(['method', 'k']).within,
         'measured': g.spearman.mean(),
+        'measured_sd': g.spearman.std(),
         'measured_within_classes': g.within.mean()})
-    for s in a.dest_seeds: table[f'measured_seed{s}'] = m[m.dest_seed == s].set_index(['method', 'k']).spearman
-    print(f"\nDU (window {a.window}) of 5,000 MNIST images, scored by a {a.source_epochs}-epoch run, extrapolated to "
-          f"10,000 others; measured against 20-epoch destination run(s) of seed(s) {a.dest_seeds}; the learned "
-          "extrapolator at the k each estimate gives it")
+    for s in a.source_seeds:
+        table[f'measured_source{s}'] = m[m.source_seed == s].groupby(['method', 'k']).spearman.mean()
+    print(f"\nDU (window {a.window}) of 5,000 MNIST images, scored by {a.source_epochs}-epoch runs, extrapolated to "
+          f"10,000 others; estimated from the source run of seed {a.source_seeds[0]}; measured: mean and sd over the "
+          f"source runs of seeds {a.source_seeds} against the 20-epoch destination runs of seeds {a.dest_seeds}, and "
+          "the mean of each source seed; the learned extrapolator at the k each estimate gives it")
     print(table.sort_index().to_string(float_format='%.3f'))
+    choices, estimated = {}, {}   # what `--method auto --k auto` takes under each estimate
+    for name, q in (('within-run', within), ('cross-run, source length', alike), ('cross-run', cross)):
+        c = _choose(q, 'auto', 'auto', 'l2', warn=False)
+        choices[name], estimated[name] = (c['method'], int(c['k'])), c['spearman']
     results = Path(a.results); results.mkdir(parents=True, exist_ok=True)
     with atomic_path(results/f'transfer_estimates_{a.source_epochs}.csv') as tmp:
         table.sort_index().assign(source_epochs=a.source_epochs, ceiling_halves=cross.attrs['ceiling']['spearman'],
-                                  chosen=[key == (cross.method[0], int(cross.k[0])) for key in table.sort_index().index]
+                                  chosen=[key == choices['cross-run'] for key in table.sort_index().index]
                                   ).to_csv(tmp)
     c = cross.attrs['ceiling']
     print(f"ceiling of the cross-run estimate (each half's run vs the source run, same images): "
@@ -134,15 +163,14 @@ def main():
         r = rank_agreement(truth[s1][~src], truth[s2][~src], train.labels[~src])
         print(f"ceiling of the destination (its DU from seeds {s1} and {s2}): {r['spearman']:.3f}, "
               f"within classes {r['spearman_within']:.3f}")
-    for name, q in (('within-run', within), ('cross-run, source length', alike), ('cross-run', cross)):
-        key = (q.method[0], int(q.k[0]))
-        print(f"auto under the {name} estimate: {key[0]}, k = {key[1]}: estimated {q.spearman[0]:.3f}, "
+    for name, key in choices.items():
+        print(f"auto under the {name} estimate: {key[0]}, k = {key[1]}: estimated {estimated[name]:.3f}, "
               f"measured {table.loc[key, 'measured']:.3f}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         x = extrapolate_files(du_file, emb_file, emb_file, out=out/f'auto{tag}.npz', method='auto', k='auto',
                               dest_data=f'run:{source}', halves=halves,
-                              dest_run=out/f'destination-seed{a.dest_seeds[0]}', progress=False, report=quiet)
+                              dest_run=dest_run, progress=False, report=quiet)
     rec = x.meta['extrapolated']
     print(f"robust-prune extrapolate --method auto --k auto: {rec['method']}, k = {rec['k']} by the {rec['estimate']} "
           f"estimate; source run {rec['source_run']['steps']} steps on {rec['source_run']['n_train']} images, "

@@ -262,6 +262,10 @@ def _choose(cv:pd.DataFrame, method:str, k, metric:str, warn:bool=True):
     rows = cv[cv.metric == metric] if k == 'auto' else cv[(cv.metric == metric) & (cv.k == k)]
     if method != 'auto': rows = rows[rows.method == method]
     chosen = rows.sort_values('spearman', ascending=False, na_position='last', kind='stable').iloc[0]
+    learned = rows[rows.method == 'regress'].sort_values('spearman', ascending=False, kind='stable')
+    if (method == 'auto' and chosen['method'] == 'knn' and cv.attrs.get('estimate') == 'cross-run' and len(learned)
+            and learned.spearman.iloc[0] >= chosen['spearman'] - learned.spread.iloc[0]):
+        chosen = learned.iloc[0]   # level within its spread: the halves handicap the learned extrapolator more
     unknown = np.isnan(chosen['spearman']) and 'auto' in (method, k)   # a choice made without an estimate
     if warn and (chosen['spearman'] <= 0 or unknown):
         warnings.warn(f"no extrapolation is expected to rank the destination better than chance: the best estimate "
@@ -416,5 +420,7 @@ def cross_estimate(transfers:list, method:str='knn', ks=K_CANDIDATES, metric:str
         k = int(pd.DataFrame(rows).groupby('k').spearman.mean().idxmax())
         rows += [r for t in transfers for r in transfer_rows(t, (), metric, weights, k, seed)]
     table = _spread_table(rows)
-    table.attrs['estimate'] = 'cross-run'
+    each = pd.DataFrame(rows).groupby(['method', 'k'], sort=False).spearman.agg(list)   # in the order of `transfers`
+    table.attrs.update(estimate='cross-run', directions=[dict(method=r.method, k=int(r.k), spearman=[
+        round(float(v), 4) for v in each[(r.method, r.k)]]) for r in table.itertuples()])
     return table

@@ -196,12 +196,11 @@ def _embedded(source:Embeddings, run, half_run, train, ids:np.ndarray, fit_ids:n
     return np.asarray(source.vectors[ids], dtype=np.float32)   # an embedder that no training changes
 
 # %% ../nbs/15a_transfer.ipynb #2a8677f4
-def truth_length(source:dict, dest:dict, n:float, tolerance:float=1.25):
-    "(epochs, batch size) of runs on `n` images as long as the run of context `dest`; None if `source`'s already are"
-    per_epoch = lambda c: c['steps'] / max(1, c['epochs'])
-    ratio = per_epoch(dest) / per_epoch(source)
-    if dest['epochs'] == source['epochs'] and 1 / tolerance <= ratio <= tolerance: return None
-    return int(dest['epochs']), max(1, round(n / per_epoch(dest)))
+def truth_length(source:dict, dest:dict, bs:int, tolerance:float=1.25):
+    "(epochs, `bs`) of truth half runs: to the half runs as run context `dest` to `source` in steps; None within 25 %"
+    ratio = dest['steps'] / max(1, source['steps'])
+    if 1 / tolerance <= ratio <= tolerance: return None
+    return max(1, round(source['epochs'] * ratio)), int(bs)
 
 EPOCH_PARAMS = ('window',)   # settings of a score counted in epochs
 
@@ -218,60 +217,94 @@ def _agreement(pairs:list):
     return dict(spearman=float(sp.mean()), spread=float(np.ptp(sp) / 2), within=float(wi.mean()),
                 within_spread=float(np.ptp(wi) / 2))
 
-def cross_run(scores:Scores, source:Embeddings, method:str='knn', ks=K_CANDIDATES, halves=None, half_runs=None,
-              split_seed:int=0, keep_steps:bool=True, seed:int=0, progress:bool=True, report=print,
-              dest=None, # the destination's run (run dir, config .json, `RunConfig`): the truth runs copy its length
-              **knn):
-    "The cross-run estimate of extrapolating `scores` from the `source` embeddings by `method`: a table, best first"
-    if why := cross_run_unavailable(scores): raise InputError(f"no cross-run estimate: {why}")
-    _check_stage(scores, source, None)
-    knn, run = KNN(**{'k': 'auto', **knn}), scores.meta['run']
-    runs, (ia, ib), seeds = train_halves(scores, halves, half_runs, split_seed, keep_steps)
+def _one_split(scores, source, method, folder, halves:tuple, split_seed, dest_ctx, used:set, progress):
+    "The two directions of one split of the scored source, `halves` (`train_halves`'s): transfers, and their record"
+    run, m = scores.meta['run'], scores.meta
+    runs, (ia, ib), seeds = halves
     train = run_data(run_config(run)[0])[0]
     both = np.union1d(ia, ib)
     mask = np.zeros(train.n_ids, bool); mask[both] = True
     pos = lambda ids: np.searchsorted(both, ids)   # rows of `both` (id order)
-    m, label = scores.meta, train.labels
     own_score = [score_run(r, m['method'], dynamics=m['dynamics'], **m['params']).by_id() for r in runs]
-    truth, length, src_ctx = own_score, None, run_context(run)
-    if dest is not None: length = truth_length(src_ctx, run_context(dest), (len(ia) + len(ib)) / 2)
+    truth, src_ctx, as_dest = own_score, run_context(run), None
+    length = None if dest_ctx is None else truth_length(src_ctx, dest_ctx, run_config(runs[0])[0].bs)
     if length is not None:   # the truth from half runs as long as the destination's run
-        if halves is None: raise InputError("name the folder of the half runs (`halves`, --halves)")
-        folder = Path(halves)/f'destination-{length[0]}-epochs-bs{length[1]}'
-        truth_runs, _, truth_seeds = train_halves(scores, folder, split_seed=split_seed, length=length, skip=seeds,
-                                                  parts=(ia, ib))
+        if folder is None: raise InputError("name the folder of the half runs (`halves`, --halves)")
+        truth_runs, _, truth_seeds = train_halves(scores, Path(folder)/f'destination-{length[0]}-epochs-bs{length[1]}',
+                                                  split_seed=split_seed, length=length, skip=used, parts=(ia, ib))
+        used.update(truth_seeds)
         params = scaled_params(m['params'], length[0] / src_ctx['epochs'], length[0])
         truth = [score_run(r, m['method'], dynamics=m['dynamics'], **params).by_id() for r in truth_runs]
+        as_dest = dict(epochs=length[0], bs=length[1], params=params, runs=[str(r) for r in truth_runs],
+                       seeds=list(truth_seeds))
     vecs = [_embedded(source, run, r, train, both, ids, progress) for r, ids in zip(runs, (ia, ib))]
     own = ([run_self_features(r, train.subset(mask), progress) for r in runs] if method != 'knn' else [None, None])
-    ts = []
+    ts, label = [], train.labels
     for x, (src, dst) in enumerate([(ia, ib), (ib, ia)]):
-        y = 1 - x
-        if not (np.isfinite(own_score[x][src]).all() and np.isfinite(truth[y][dst]).all()):
+        if not (np.isfinite(own_score[x][src]).all() and np.isfinite(truth[1 - x][dst]).all()):
             raise InputError(f"the half run {runs[x]} left some of its samples unscored")
-        ts.append(Transfer(vecs[x][pos(src)], own_score[x][src], vecs[x][pos(dst)], truth[y][dst], label[src],
+        ts.append(Transfer(vecs[x][pos(src)], own_score[x][src], vecs[x][pos(dst)], truth[1 - x][dst], label[src],
                            label[dst], *([None, None] if own[x] is None else [own[x][pos(src)], own[x][pos(dst)]])))
+    full = scores.by_id()
+    ceiling = [(own_score[0][ia], full[ia], label[ia]), (own_score[1][ib], full[ib], label[ib])]
+    return ts, ceiling, dict(runs=[str(r) for r in runs], seeds=list(seeds), n=[len(ia), len(ib)], truth=as_dest)
+
+def cross_run(scores:Scores, source:Embeddings, method:str='knn', ks=K_CANDIDATES, halves=None, half_runs=None,
+              split_seed:int=0, keep_steps:bool=True, seed:int=0, progress:bool=True, report=print,
+              dest=None, # the destination's run (run dir, config .json, `RunConfig`): the truth runs copy its steps
+              repeats:int=3, # splits into halves, each with half runs of seeds of their own; the estimate is their mean
+              **knn):
+    "The cross-run estimate of extrapolating `scores` from the `source` embeddings by `method`: a table, best first"
+    if why := cross_run_unavailable(scores): raise InputError(f"no cross-run estimate: {why}")
+    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
+        raise InputError(f"`repeats` must be a whole number >= 1, got {repeats!r}")
+    if repeats > 1 and halves is None:
+        raise InputError(f"{repeats} splits train half runs: name their folder (`halves`, --halves)")
+    _check_stage(scores, source, None)
+    knn, used = KNN(**{'k': 'auto', **knn}), set()
+    dest_ctx = None if dest is None else run_context(dest)
+    folders = [halves if r == 0 else Path(halves)/f'split-{split_seed + r}' for r in range(repeats)]
+    pairs = []   # every split's extrapolating half runs first: their seeds do not depend on `dest`
+    for r, folder in enumerate(folders):
+        pairs.append(train_halves(scores, folder, half_runs if r == 0 else None, split_seed + r, keep_steps, skip=used))
+        used.update(pairs[-1][2])
+    splits = [_one_split(scores, source, method, f, p, split_seed + r, dest_ctx, used, progress)
+              for r, (f, p) in enumerate(zip(folders, pairs))]
+    n = sum(splits[0][2]['n'])
     # a half holds half the source: half as many neighbours reach as far as k do in the whole source
     half_k = {}
     for k in ((knn.k,) if knn.k != 'auto' else ks):
-        if max(1, round(k / 2)) not in half_k and k <= len(ia) + len(ib): half_k[max(1, round(k / 2))] = k
-    table = cross_estimate(ts, method, sorted(half_k), knn.metric, knn.weights, seed)
+        if max(1, round(k / 2)) not in half_k and k <= n: half_k[max(1, round(k / 2))] = k
+    table = cross_estimate([t for s in splits for t in s[0]], method, sorted(half_k), knn.metric, knn.weights, seed)
     table['k'] = table.k.map(half_k)
-    full = scores.by_id()
-    ceiling = _agreement([(own_score[0][ia], full[ia], label[ia]), (own_score[1][ib], full[ib], label[ib])])
-    as_dest = None if length is None else dict(epochs=length[0], bs=length[1], params=params,
-                                               runs=[str(r) for r in truth_runs], seeds=list(truth_seeds))
-    table.attrs.update(runs=[str(r) for r in runs], seeds=list(seeds), n=[len(ia), len(ib)], ceiling=ceiling,
-                       truth=as_dest)
-    as_long = ("" if length is None else f", against the scores of runs as long as the destination's ({length[0]} "
-               f"epochs in batches of {length[1]}, seeds {truth_seeds[0]} and {truth_seeds[1]}, settings {params})")
-    report(f"expected Spearman of the extrapolation across runs: halves of {len(ia)} and {len(ib)} scored source "
-           f"samples, scored by runs of their own (seeds {seeds[0]} and {seeds[1]}), each extrapolated to the other "
-           f"with half of k neighbours{as_long}; spread: ± half the difference of the two directions; within: inside "
-           "each class\n" + table.to_string(index=False, float_format='%.3f')
-           + f"\nceiling, the same images scored by two runs (each half's run against the source run): Spearman "
-           f"{ceiling['spearman']:.3f} ± {ceiling['spread']:.3f}, within classes {ceiling['within']:.3f}")
+    table.attrs['directions'] = [dict(d, k=half_k[d['k']]) for d in table.attrs['directions']]
+    ceiling = _agreement([p for s in splits for p in s[1]])
+    info = [s[2] for s in splits]
+    truth = None if info[0]['truth'] is None else dict(
+        {k: info[0]['truth'][k] for k in ('epochs', 'bs', 'params')},
+        runs=[r for i in info for r in i['truth']['runs']], seeds=[s for i in info for s in i['truth']['seeds']])
+    table.attrs.update(runs=[r for i in info for r in i['runs']], seeds=[s for i in info for s in i['seeds']],
+                       n=info[0]['n'], repeats=repeats, ceiling=ceiling, truth=truth)
+    report(_cross_run_text(table))
     return table
+
+def _cross_run_text(table):
+    "What `cross_run` reports: how its table was measured, the table, and the ceiling"
+    a, t, c, d = table.attrs, table.attrs['truth'], table.attrs['ceiling'], table.attrs['directions'][0]
+    seeds = ', '.join(map(str, a['seeds']))
+    splits = "a split" if a['repeats'] == 1 else f"{a['repeats']} splits"
+    as_long = ("" if t is None else f", against the scores of half runs as long as the destination's in steps "
+               f"({t['epochs']} epochs in batches of {t['bs']}, seeds {', '.join(map(str, t['seeds']))}, settings "
+               f"{t['params']})")
+    return (f"expected Spearman of the extrapolation across runs: {splits} of the scored source into halves of "
+            f"{a['n'][0]} and {a['n'][1]} samples, each scored by a run of its own (seeds {seeds}) and extrapolated "
+            f"to the other with half of k neighbours{as_long}; spearman: the mean of the {2 * a['repeats']} "
+            "directions, spread: ± half their range; within: inside each class\n"
+            + table.to_string(index=False, float_format='%.3f')
+            + f"\n{d['method']}, k {d['k']}, split by split (A to B, B to A): "
+            + ' | '.join(f'{u:.3f}, {v:.3f}' for u, v in zip(d['spearman'][::2], d['spearman'][1::2]))
+            + f"\nceiling, the same images scored by two runs (each half's run against the source run): Spearman "
+            f"{c['spearman']:.3f} ± {c['spread']:.3f}, within classes {c['within']:.3f}")
 
 # %% ../nbs/15a_transfer.ipynb #15a00021
 def halves_folder(source_scores):
@@ -314,6 +347,7 @@ def extrapolate_files(
     halves:str|None=None, # cross-run: the half runs' folder, reused once finished (default: SCORES-halves by SCORES)
     half_runs:list|None=None, # cross-run: two finished runs on disjoint halves of the scored samples (none trained)
     dest_run:str|None=None, # the destination's run (dir, config .json): the truth runs' length; warn if 2x apart
+    repeats:int=3, # cross-run: splits into halves, two half runs each (four given a longer dest_run); their mean
     progress:bool=True, # show progress bars
     report=print, # where the estimate's table goes
     **knn):
@@ -341,7 +375,8 @@ def extrapolate_files(
     settings, own, quality = dict(vars(knn)), {}, None
     if needed and estimate == 'cross-run':
         quality = cross_run(scores, source, method, halves=halves or halves_folder(source_scores), half_runs=half_runs,
-                            progress=progress, report=report, dest=dest_run, **settings)
+                            progress=progress, report=report, dest=dest_run, repeats=repeats,
+                            **settings)
         if dest is None: return quality
         if method == 'auto' and _choose(quality, method, knn.k, knn.metric, warn=False)['method'] == 'knn':
             method = 'knn'   # the k-NN mean ranks first: the source model need not describe the destination
