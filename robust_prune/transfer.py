@@ -347,7 +347,7 @@ def extrapolate_files(
     halves:str|None=None, # cross-run: the half runs' folder, reused once finished (default: SCORES-halves by SCORES)
     half_runs:list|None=None, # cross-run: two finished runs on disjoint halves of the scored samples (none trained)
     dest_run:str|None=None, # the destination's run (dir, config .json): the truth runs' length; warn if 2x apart
-    repeats:int=3, # cross-run: splits into halves, two half runs each (four given a longer dest_run); their mean
+    repeats:int=3, # cross-run: splits into halves, two half runs each (four if dest_run's steps differ); their mean
     progress:bool=True, # show progress bars
     report=print, # where the estimate's table goes
     **knn):
