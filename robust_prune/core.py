@@ -19,7 +19,7 @@ from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 __all__ = ['InputError', 'MissingInput', 'free_bytes', 'disk_error', 'atomic_path', 'write_json', 'read_json', 'allocate',
            'locked', 'open_npz', 'read_npz', 'check_distinct', 'npz_path', 'RecordFile', 'partial_files',
            'open_partial', 'save_partial', 'drop_partial', 'interactive', 'ProgressLines', 'maybe_bar', 'slices',
-           'check_seed', 'Option', 'declared', 'delegates_fields', 'Extension', 'Registry']
+           'check_whole', 'check_seed', 'Option', 'declared', 'delegates_fields', 'Extension', 'Registry']
 
 # %% ../nbs/00_core.ipynb #5e1a9c02
 class InputError(ValueError):
@@ -266,11 +266,15 @@ def slices(n:int, size:int):
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
 # %% ../nbs/00_core.ipynb #3af6b068
+def check_whole(value, arg:str, least:int=0):
+    "`value` as an `int`, if it is a whole number >= `least` (not a bool, not a float); else an `InputError` naming `arg`"
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        raise InputError(f"`{arg}` must be a whole number >= {least}, got {value!r}")
+    return int(value)
+
 def check_seed(seed, arg:str='seed'):
     "`seed`, if it is a whole number >= 0 (what NumPy's and PyTorch's generators take); else an `InputError`"
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"`{arg}` must be a whole number >= 0, got {seed!r}")
-    return int(seed)
+    return check_whole(seed, arg)
 
 # %% ../nbs/00_core.ipynb #193afbd8
 @dataclass

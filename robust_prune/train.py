@@ -300,6 +300,7 @@ class RobustLearner(Learner):
         dl = self.dl
         if isinstance(dl, ArrayDL) and dl.device is not None and dl.device == self.dls.device: return b
         return super()._set_device(b)
+
     def _call_one(self, event_name):
         if not hasattr(event, event_name): raise Exception(f'missing {event_name}')
         handlers = self.__dict__.setdefault('_handlers', {})

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 import numpy as np
 from fastcore.basics import ifnone
-from .core import InputError, MissingInput, read_json, slices
+from .core import InputError, MissingInput, read_json, slices, check_whole
 from .data import fingerprint, check_fingerprint
 from .pools import epoch_plan
 from .scores import SCORES, Scores
@@ -230,8 +230,9 @@ def _one_split(scores, source, method, folder, halves:tuple, split_seed, dest_ct
     length = None if dest_ctx is None else truth_length(src_ctx, dest_ctx, run_config(runs[0])[0].bs)
     if length is not None:   # the truth from half runs as long as the destination's run
         if folder is None: raise InputError("name the folder of the half runs (`halves`, --halves)")
-        truth_runs, _, truth_seeds = train_halves(scores, Path(folder)/f'destination-{length[0]}-epochs-bs{length[1]}',
-                                                  split_seed=split_seed, length=length, skip=used, parts=(ia, ib))
+        truth_folder = Path(folder)/f'destination-{length[0]}-epochs-bs{length[1]}'
+        truth_runs, _, truth_seeds = train_halves(scores, truth_folder, split_seed=split_seed, length=length, skip=used,
+                                                  parts=(ia, ib))
         used.update(truth_seeds)
         params = scaled_params(m['params'], length[0] / src_ctx['epochs'], length[0])
         truth = [score_run(r, m['method'], dynamics=m['dynamics'], **params).by_id() for r in truth_runs]
@@ -256,8 +257,7 @@ def cross_run(scores:Scores, source:Embeddings, method:str='knn', ks=K_CANDIDATE
               **knn):
     "The cross-run estimate of extrapolating `scores` from the `source` embeddings by `method`: a table, best first"
     if why := cross_run_unavailable(scores): raise InputError(f"no cross-run estimate: {why}")
-    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
-        raise InputError(f"`repeats` must be a whole number >= 1, got {repeats!r}")
+    check_whole(repeats, 'repeats', 1)
     if repeats > 1 and halves is None:
         raise InputError(f"{repeats} splits train half runs: name their folder (`halves`, --halves)")
     _check_stage(scores, source, None)
@@ -343,7 +343,7 @@ def extrapolate_files(
     folds:int=5, # folds of the within-run estimate
     run:str|None=None, # regress, auto: the run whose model describes each image (default: the scores file's run)
     dest_data:str|None=None, # regress, auto: the destination images, a data spec or run:RUN_DIR
-    estimate:Literal[ESTIMATES]='cross-run', # runs on source halves (trains two), or folds in one run (optimistic)
+    estimate:Literal[ESTIMATES]='cross-run', # runs on source halves (two a split), or folds in one run (optimistic)
     halves:str|None=None, # cross-run: the half runs' folder, reused once finished (default: SCORES-halves by SCORES)
     half_runs:list|None=None, # cross-run: two finished runs on disjoint halves of the scored samples (none trained)
     dest_run:str|None=None, # the destination's run (dir, config .json): the truth runs' length; warn if 2x apart
@@ -375,8 +375,7 @@ def extrapolate_files(
     settings, own, quality = dict(vars(knn)), {}, None
     if needed and estimate == 'cross-run':
         quality = cross_run(scores, source, method, halves=halves or halves_folder(source_scores), half_runs=half_runs,
-                            progress=progress, report=report, dest=dest_run, repeats=repeats,
-                            **settings)
+                            progress=progress, report=report, dest=dest_run, repeats=repeats, **settings)
         if dest is None: return quality
         if method == 'auto' and _choose(quality, method, knn.k, knn.metric, warn=False)['method'] == 'knn':
             method = 'knn'   # the k-NN mean ranks first: the source model need not describe the destination
