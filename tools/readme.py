@@ -11,12 +11,14 @@ import argparse, subprocess, sys
 from pathlib import Path
 import nbformat, yaml
 from nbconvert import MarkdownExporter
+from modidx import rewrap   # tools/modidx.py
 
 root = Path(__file__).resolve().parents[1]
 
 def render():
     "The README that nbs/index.ipynb gives"
     subprocess.run(['nbdev-proc-nbs', '--file-glob', 'index.ipynb', '--force'], cwd=root, check=True, capture_output=True)
+    rewrap()   # nbdev-proc-nbs writes nbdev's symbol index again, at its own width
     nb = nbformat.read(root/'_proc'/'index.ipynb', as_version=4)
     front = yaml.safe_load(nb.cells.pop(0).source.strip().strip('-'))
     for cell in nb.cells: cell.metadata.pop('execution', None)
