@@ -662,6 +662,10 @@ d = {
             'robust_prune.train.LeanRecorder.before_train':
                 ('train.html#leanrecorder.before_train', 'robust_prune/train.py'),
             'robust_prune.train.LeanRecorder.name': ('train.html#leanrecorder.name', 'robust_prune/train.py'),
+            'robust_prune.train.LeanTrainEval': ('train.html#leantraineval', 'robust_prune/train.py'),
+            'robust_prune.train.LeanTrainEval.after_batch':
+                ('train.html#leantraineval.after_batch', 'robust_prune/train.py'),
+            'robust_prune.train.LeanTrainEval.name': ('train.html#leantraineval.name', 'robust_prune/train.py'),
             'robust_prune.train.Learner.fit_triangular': ('train.html#learner.fit_triangular', 'robust_prune/train.py'),
             'robust_prune.train.ProbePGD': ('train.html#probepgd', 'robust_prune/train.py'),
             'robust_prune.train.ProbePGD.__init__': ('train.html#probepgd.__init__', 'robust_prune/train.py'),

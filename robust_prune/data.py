@@ -344,12 +344,11 @@ class ArrayDL(DataLoader):
     def create_batches(self, samps):
         batches, images = self.batch_positions(samps), self.float_images()
         if images is None: return map(self.dataset.raw_batch, batches)
-        ds = self.dataset
-        rows, labels, ids = (torch.from_numpy(a) for a in (ds.rows, ds.labels, ds.ids))
-        rows = rows.to(images.device)
+        ds, device = self.dataset, images.device   # batches made on the device: nothing left to move or convert
+        rows, labels, ids = (torch.from_numpy(a).to(device) for a in (ds.rows, ds.labels, ds.ids))
         def batch(p):
-            p = torch.from_numpy(p)
-            return images[rows[p.to(images.device)]], labels[p], ids[p]
+            p = torch.from_numpy(p).to(device)
+            return images[rows[p]], labels[p], ids[p]
         return map(batch, batches)
 
     def after_batch(self, b): return b if b[0].is_floating_point() else (to_float(b[0]),) + tuple(b[1:])
@@ -367,8 +366,9 @@ class ArrayDL(DataLoader):
         if self.fake_l.num_workers: yield from super().__iter__(); return
         self.randomize()
         self.before_iter()
+        ready = self.float_images() is not None   # `create_batches` makes them on the device, as float
         for b in self.create_batches(self.get_idxs()):
-            yield self.after_batch(to_device(b, self.device) if self.device is not None else b)
+            yield b if ready else self.after_batch(to_device(b, self.device) if self.device is not None else b)
         self.after_iter()
 
 # %% ../nbs/01_data.ipynb #84e1e70d

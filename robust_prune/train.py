@@ -12,12 +12,12 @@ import numpy as np, pandas as pd, torch, torch.nn.functional as F
 from fastcore.basics import ifnone, patch
 from fastcore.foundation import L
 from fastai.learner import Learner, Metric, CastToTensor, Recorder, AvgSmoothLoss
-from fastai.callback.core import (Callback, event, _inner_loop, CancelBatchException, CancelBackwardException,
-                                  CancelEpochException, CancelFitException, CancelStepException, CancelTrainException,
-                                  CancelValidException)
+from fastai.callback.core import (Callback, TrainEvalCallback, event, _inner_loop, CancelBatchException,
+                                  CancelBackwardException, CancelEpochException, CancelFitException, CancelStepException,
+                                  CancelTrainException, CancelValidException)
 from fastcore.xtras import modify_exception
 from fastai.callback.fp16 import MixedPrecision
-from fastai.callback.schedule import ParamScheduler, SchedLin, combine_scheds
+from fastai.callback.schedule import ParamScheduler, SchedLin
 from fastai.optimizer import OptimWrapper
 from fastai.metrics import accuracy
 from .core import InputError, Registry
@@ -33,7 +33,7 @@ from .select import check_rule, keep_mask
 __all__ = ['TRAINERS', 'AUGMENTS', 'OPTIMIZERS', 'AdversarialTraining', 'Recipe', 'register_trainer', 'recipe',
            'standard_training', 'fgsm_training', 'rs_fgsm_training', 'pgd_training', 'Trades', 'trades_training',
            'crop_flip', 'RandomCropFlip', 'PruneAtEpoch', 'ProbePGD', 'catastrophic_overfitting',
-           'DeviceMixedPrecision', 'LeanRecorder', 'RobustLearner', 'robust_learner', 'triangular',
+           'DeviceMixedPrecision', 'LeanRecorder', 'LeanTrainEval', 'RobustLearner', 'robust_learner', 'triangular',
            'LeanParamScheduler']
 
 # %% ../nbs/07_train.ipynb #30b490c4
@@ -285,6 +285,16 @@ class LeanRecorder(Recorder):
         learn.smooth_loss = self.smooth_loss.value
         self.losses.append(learn.smooth_loss)
 
+class LeanTrainEval(TrainEvalCallback):
+    "fastai's `TrainEvalCallback`, counting the training progress from the learner's attributes read directly"
+    @property
+    def name(self): return 'train_eval'   # `learn.train_eval`, as fastai names it
+
+    def after_batch(self):
+        learn = self.learn   # fastai reads `n_iter` and `n_epoch` through the callback's attribute delegation
+        learn.pct_train += 1. / (learn.n_iter * learn.n_epoch)
+        learn.train_iter += 1
+
 _INNER_LOOP = set(_inner_loop)   # fastai's events inside a batch, which `run_train` and `run_valid` apply to
 _CANCELS = (CancelBatchException, CancelBackwardException, CancelEpochException, CancelFitException, CancelStepException,
             CancelTrainException, CancelValidException)
@@ -293,7 +303,7 @@ class RobustLearner(Learner):
     "A fastai `Learner` that calls each event only on the callbacks that define it, in their order"
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.remove_cb(Recorder).add_cb(LeanRecorder())
+        self.remove_cb(Recorder).add_cb(LeanRecorder()).remove_cb(TrainEvalCallback).add_cb(LeanTrainEval())
 
     def _set_device(self, b):
         "The batch as an `ArrayDL` gives it, already on the loaders' device; any other loader's as fastai moves it"
@@ -377,7 +387,12 @@ def robust_learner(dls, model,
 def triangular(lr_max:float, pct_up:float=0.4):
     "The learning rate of Wong et al.: linear from 0 to `lr_max` over `pct_up` of training, then linear to 0"
     if not 0 < pct_up < 1: raise InputError(f"`pct_up` must lie in (0, 1), got {pct_up}")
-    return combine_scheds([pct_up, 1 - pct_up], [SchedLin(0, lr_max), SchedLin(lr_max, 0)])
+    scheds, edges = (SchedLin(0, lr_max), SchedLin(lr_max, 0)), np.cumsum(np.float32([0, pct_up, 1 - pct_up]))
+    def sched(pos:float):   # `combine_scheds`'s float32 arithmetic, in NumPy scalars rather than tensor operations
+        if pos >= 1: return scheds[1](1.)
+        i = int(np.float32(pos) >= edges[1])
+        return scheds[i](float((np.float32(pos) - edges[i]) / (edges[i + 1] - edges[i])))
+    return sched
 
 # %% ../nbs/07_train.ipynb #c4c398b4
 class LeanParamScheduler(ParamScheduler):
