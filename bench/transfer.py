@@ -58,10 +58,10 @@ def splits(out:Path, train):
         Selection(m, dict(data=fingerprint(train), method=f'{name} split', seed=0)).save(out/f'{name}.npz')
     return src
 
-def run(out:Path, name:str, seed:int, epochs:int=20):
-    "The run of `epochs` epochs on the selection `name`, trained unless finished"
+def run(out:Path, name:str, seed:int, epochs:int=20, bs:int=100):
+    "The run of `epochs` epochs in batches of `bs` on the selection `name`, trained unless finished"
     t, tag = time.time(), '' if epochs == 20 else str(epochs)
-    s = train_run(RunConfig(DATA, valid=VALID, epochs=epochs, seed=seed, selection=str(out/f'{name}.npz')),
+    s = train_run(RunConfig(DATA, valid=VALID, epochs=epochs, seed=seed, bs=bs, selection=str(out/f'{name}.npz')),
                   out/f'{name}{tag}-seed{seed}', quiet=True)
     acc = pd.read_csv(out/f'{name}{tag}-seed{seed}'/'epochs.csv').accuracy.to_numpy()
     print(f"run {name}, seed {seed}: {s['n_train_last']} images, {s['epochs']} epochs, {s['steps']} steps, validation "

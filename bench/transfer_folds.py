@@ -18,28 +18,20 @@ the halves' estimate and the measured value from --results/transfer_estimates_40
 
     python bench/transfer_folds.py [--out runs/transfer] [--folds 4] [--truth-seeds 0 3]
 """
-import argparse, time
+import argparse
 from pathlib import Path
 import numpy as np, pandas as pd
 from sklearn.model_selection import StratifiedKFold
-from robust_prune.runs import RunConfig, train_run, run_data, load_run
+from robust_prune.runs import RunConfig, run_data, load_run
 from robust_prune.select import Selection
 from robust_prune.data import fingerprint
 from robust_prune.stages import score_run, run_self_features
 from robust_prune.embed import model_embedder
 from robust_prune.transfer import _embed_ids
 from robust_prune.extrapolate import Transfer, cross_estimate
-from transfer import DATA, VALID, splits
+from transfer import DATA, VALID, splits, run
 
 EPOCHS, WINDOW = 40, 20
-
-def run(out:Path, name:str, seed:int, selection:Path, bs:int=100):
-    "A 40-epoch run on `selection`, trained unless finished"
-    t = time.time()
-    s = train_run(RunConfig(DATA, valid=VALID, epochs=EPOCHS, seed=seed, bs=bs, selection=str(selection)), out/name,
-                  quiet=True)
-    print(f"run {name}: {s['n_train_last']} images, {s['steps']} steps ({time.time() - t:.0f} s here)", flush=True)
-    return out/name
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -52,18 +44,18 @@ def main():
     train, _ = run_data(RunConfig(DATA, valid=VALID))
     src = splits(out, train)
     ids, labels = np.flatnonzero(src), train.labels
-    truth = {s: score_run(run(out, f'source{EPOCHS}-seed{s}', s, out/'source.npz'), 'du', window=WINDOW).by_id()
+    truth = {s: score_run(run(out, 'source', s, EPOCHS), 'du', window=WINDOW).by_id()
              for s in a.truth_seeds}
     directions = {s: [] for s in truth}
     folds = StratifiedKFold(a.folds, shuffle=True, random_state=0).split(ids, labels[ids])
     for j, (rest, held) in enumerate(folds):
         fit, test = ids[rest], ids[held]
         mask = np.zeros(train.n_ids, bool); mask[fit] = True
-        sel = Selection(mask, dict(data=fingerprint(train), method='all but a fold', fold=j, folds=a.folds)
-                        ).save(out/f'fold{a.folds}-{j}.npz')
+        Selection(mask, dict(data=fingerprint(train), method='all but a fold', fold=j, folds=a.folds)
+                  ).save(out/f'fold{a.folds}-{j}.npz')
         seed = 20 + j
         assert seed not in truth
-        r = run(out, f'fold{a.folds}-{j}-seed{seed}', seed, sel, bs=round(100 * (a.folds - 1) / a.folds))
+        r = run(out, f'fold{a.folds}-{j}', seed, EPOCHS, bs=round(100 * (a.folds - 1) / a.folds))
         du, embedder = score_run(r, 'du', window=WINDOW).by_id(), model_embedder(load_run(r)[1])
         vf, vt = _embed_ids(embedder, train, fit), _embed_ids(embedder, train, test)
         own = run_self_features(r, train.subset(src), False)
