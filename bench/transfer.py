@@ -20,6 +20,10 @@ in bench/mnist_extrapolate.py, into a 5,000-image source and a 10,000-image dest
 - measured: Spearman (overall and within classes) of each source run's DU extrapolated to the destination, k-NN mean
   for k = 1 ... 50 and the learned extrapolator, against each destination run's DU: the mean and sd over every
   (source seed, destination seed) pair, and the mean of each source seed;
+- measured with each half as the source: the cross-run estimate's extrapolating half runs (2,500 images each) carry
+  their own DU to the destination, judged by the same destination runs; between it and the cross-run estimate lies
+  only what the halves' truth (DU of a run on 2,500 images) differs in, between it and the measured value only the
+  source's size;
 - what `--method auto --k auto` chooses under each estimate, and what that choice measures.
 
 The source run makes 1,000 steps and a destination run 2,000: the run context of the extrapolated scores records
@@ -39,11 +43,11 @@ import numpy as np, pandas as pd
 from sklearn.model_selection import train_test_split
 from robust_prune.core import atomic_path
 from robust_prune.data import fingerprint
-from robust_prune.runs import RunConfig, train_run, run_data
+from robust_prune.runs import RunConfig, train_run, run_data, load_run
 from robust_prune.select import Selection
 from robust_prune.stages import score_run, embed_data, run_self_features
 from robust_prune.transfer import extrapolate_files
-from robust_prune.embed import Embeddings
+from robust_prune.embed import Embeddings, embed, model_embedder
 from robust_prune.scores import Scores
 from robust_prune.extrapolate import extrapolate, rank_agreement, _choose
 
@@ -80,6 +84,15 @@ def measured(du, emb, own, truth:dict, dst, labels, table, source_seed:int=0):
             rows.append(dict(method=method, k=k, source_seed=source_seed, dest_seed=seed, spearman=r['spearman'],
                              within=r['spearman_within']))
     return pd.DataFrame(rows)
+
+def half_sources(runs, window:int, truth:dict, dst, train, table):
+    "`measured` with each half run of the cross-run estimate as the source: the same rows, on the destination"
+    out = []
+    for i, r in enumerate(runs):
+        emb = embed(model_embedder(load_run(r)[1]), train, dtype='float32', progress=False)
+        out.append(measured(score_run(r, 'du', window=window), emb, run_self_features(r, train, progress=False), truth,
+                            dst, train.labels, table, i))
+    return pd.concat(out)
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -129,7 +142,8 @@ def main():
         m.append(measured(Scores.load(du_s), Embeddings.load(emb_s), own_s, truth, ~src, train.labels, sorted(rows),
                           seed))
     m = pd.concat(m)
-    g = m.groupby(['method', 'k'])
+    g, h = m.groupby(['method', 'k']), half_sources(alike.attrs['runs'], a.window, truth, ~src, train, sorted(rows))
+    h = h.groupby(['method', 'k']).spearman
     table = pd.DataFrame({
         'within_run': within.set_index(['method', 'k']).spearman,
         'cross_run_source_length': alike.set_index(['method', 'k']).spearman,
@@ -138,13 +152,17 @@ def main():
         'cross_within_classes': cross.set_index(['method', 'k']).within,
         'measured': g.spearman.mean(),
         'measured_sd': g.spearman.std(),
-        'measured_within_classes': g.within.mean()})
+        'measured_within_classes': g.within.mean(),
+        'measured_half_sources': h.mean(),
+        'measured_half_sources_sd': h.std()})
     for s in a.source_seeds:
         table[f'measured_source{s}'] = m[m.source_seed == s].groupby(['method', 'k']).spearman.mean()
     print(f"\nDU (window {a.window}) of 5,000 MNIST images, scored by {a.source_epochs}-epoch runs, extrapolated to "
           f"10,000 others; estimated from the source run of seed {a.source_seeds[0]}; measured: mean and sd over the "
           f"source runs of seeds {a.source_seeds} against the 20-epoch destination runs of seeds {a.dest_seeds}, and "
-          "the mean of each source seed; the learned extrapolator at the k each estimate gives it")
+          "the mean of each source seed; measured_half_sources: each extrapolating half run of the cross-run estimate "
+          "as the source instead (2,500 images), against the same destination runs; the learned extrapolator at the k "
+          "each estimate gives it")
     print(table.sort_index().to_string(float_format='%.3f'))
     choices, estimated = {}, {}   # what `--method auto --k auto` takes under each estimate
     for name, q in (('within-run', within), ('cross-run, source length', alike), ('cross-run', cross)):

@@ -2,16 +2,16 @@
 extrapolator's gap, and at what cost to the k-NN mean's estimate?
 
 The cross-run estimate (`robust_prune.transfer.cross_run`) trains a run on each half of the scored source; each half's
-scores are extrapolated to the other half and compared with the other half's own run. A half's model describes the
-other half worse than the source's model describes the destination, so the estimate of the learned extrapolator
-falls below what it measures (bench/transfer.py). Here, on the same MNIST source (5,000 images of bench/transfer.py's
-split, RS-FGSM, 40 epochs, DU window 20), the source is cut, class-stratified, into --folds folds; a run on all but
-fold j (seeds 20, 21, ...; batches shrunk so that it makes the source run's 2,000 steps) scores its images, and its DU
-is extrapolated to fold j through its own model (penultimate features; the learned extrapolator also reads what that
-model says about each image); the truth for fold j is the DU of a run on the whole source with a seed of its own
-(--truth-seeds: the source runs of bench/transfer.py, 0 and 3, each in turn). Folds of a single fold's images as the
-truth, trained on that fold alone, are too small to learn reliably (at 4 folds, 1,250 images), so the truth run
-shares the other folds' images with the extrapolating run.
+scores are extrapolated to the other half and compared with the other half's own run. The estimate of the learned
+extrapolator falls below what it measures (bench/transfer.py): a little because a half's model knows half the images,
+mostly because a half run's DU, its truth, is harder to predict than a run's on the larger destination. Here, on the
+same MNIST source (5,000 images of bench/transfer.py's split, RS-FGSM, 40 epochs, DU window 20), the source is cut,
+class-stratified, into --folds folds; a run on all but fold j (seeds 20, 21, ...; batches shrunk so that it makes the
+source run's 2,000 steps) scores its images, and its DU is extrapolated to fold j through its own model (penultimate
+features; the learned extrapolator also reads what that model says about each image); the truth for fold j is the DU
+of a run on the whole source with a seed of its own (--truth-seeds: the source runs of bench/transfer.py, 0 and 3,
+each in turn). Folds of a single fold's images as the truth, trained on that fold alone, are too small to learn
+reliably (at 4 folds, 1,250 images), so the truth run shares the other folds' images with the extrapolating run.
 
 Printed: the estimate of each method and k (mean of the folds, spread ± half their range), against each truth, beside
 the halves' estimate and the measured value from --results/transfer_estimates_40.csv when bench/transfer.py has made it.
