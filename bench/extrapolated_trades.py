@@ -24,8 +24,8 @@ from robust_prune.runs import RunConfig, run_data
 from robust_prune.scores import Scores
 from robust_prune.stages import score_run, run_self_features
 from robust_prune.select import select
-from transfer import DATA, VALID, splits, run
-from transfer_variants import features, knn
+from transfer import DATA, VALID, splits, run, features
+from transfer_variants import knn
 from runs import train_and_evaluate
 
 def main():

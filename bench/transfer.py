@@ -21,9 +21,8 @@ in bench/mnist_extrapolate.py, into a 5,000-image source and a 10,000-image dest
   for k = 1 ... 50 and the learned extrapolator, against each destination run's DU: the mean and sd over every
   (source seed, destination seed) pair, and the mean of each source seed;
 - measured with each half as the source: the cross-run estimate's extrapolating half runs (2,500 images each) carry
-  their own DU to the destination, judged by the same destination runs; between it and the cross-run estimate lies
-  only what the halves' truth (DU of a run on 2,500 images) differs in, between it and the measured value only the
-  source's size;
+  their own DU to the destination, judged by the same destination runs; it differs from the cross-run estimate only
+  in its truth (the destination runs' DU, not a half run's), from the measured value only in the source's size;
 - what `--method auto --k auto` chooses under each estimate, and what that choice measures.
 
 The source run makes 1,000 steps and a destination run 2,000: the run context of the extrapolated scores records
@@ -85,14 +84,15 @@ def measured(du, emb, own, truth:dict, dst, labels, table, source_seed:int=0):
                              within=r['spearman_within']))
     return pd.DataFrame(rows)
 
+def features(run_dir, train):
+    "The embeddings of every image of `train` by the penultimate features of the model of the run in `run_dir`"
+    return embed(model_embedder(load_run(run_dir)[1]), train, dtype='float32', progress=False)
+
 def half_sources(runs, window:int, truth:dict, dst, train, table):
     "`measured` with each half run of the cross-run estimate as the source: the same rows, on the destination"
-    out = []
-    for i, r in enumerate(runs):
-        emb = embed(model_embedder(load_run(r)[1]), train, dtype='float32', progress=False)
-        out.append(measured(score_run(r, 'du', window=window), emb, run_self_features(r, train, progress=False), truth,
-                            dst, train.labels, table, i))
-    return pd.concat(out)
+    return pd.concat([measured(score_run(r, 'du', window=window), features(r, train),
+                               run_self_features(r, train, progress=False), truth, dst, train.labels, table, i)
+                      for i, r in enumerate(runs)])
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])

@@ -24,18 +24,14 @@ import argparse
 from pathlib import Path
 import numpy as np, pandas as pd
 from robust_prune.core import atomic_path
-from robust_prune.runs import RunConfig, run_data, load_run
+from robust_prune.runs import RunConfig, run_data
 from robust_prune.stages import score_run, run_self_features
 from robust_prune.scores import Scores
-from robust_prune.embed import Embeddings, embed, model_embedder, pixel_pca
+from robust_prune.embed import Embeddings, embed, pixel_pca
 from robust_prune.extrapolate import extrapolate, rank_agreement, quantiles
-from transfer import DATA, VALID, splits, run, quiet
+from transfer import DATA, VALID, splits, run, quiet, features
 
 SOURCE_SEEDS, DEST_SEEDS = (0, 3, 4), (1, 2)
-
-def features(run_dir, train):
-    _, model = load_run(run_dir)
-    return embed(model_embedder(model), train, dtype='float32', progress=False)
 
 def knn(du, e, k, **kw):
     chosen = pd.DataFrame([dict(method=kw.get('method', 'knn'), metric='l2', k=k, spearman=np.nan)])
