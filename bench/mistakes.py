@@ -3,7 +3,7 @@
 A mistake should end in a `robust_prune.core.InputError` (a `ValueError`) with one line that names the argument or
 path and what was expected; on the command line, exit status 2 and that one line on stderr, with nothing written.
 This script sets up good inputs in a work folder (the built-in digits as an .npz, a tiny run trained for 2 epochs,
-its scores, a selection, embeddings, a run stopped after its first epoch), then tries about 125 mistakes on the
+its scores, a selection, embeddings, a run stopped after its first epoch), then tries about 270 cases on the
 command line (`robust-prune VERB ...`, each in a child process) and about 90 through the Python API (in this
 process): bad argument values for every verb, output paths of the wrong kind, damaged or malformed inputs, files
 that do not belong together, a run directory whose lock another process holds, a full disk (simulated with a file
@@ -27,7 +27,7 @@ every case that is not `clean error` or `works` are printed. The work folder is 
 
 `--only` runs the cases whose name contains SUBSTRING (the setup always runs); `--jobs` command-line cases run at
 once (a change to the shared inputs is blamed on the case that finds it, so use `--jobs 1` to pin one down).
-It takes about 8 minutes on 2 CPU cores.
+It takes about 20 minutes on 2 CPU cores (each command-line case starts a process that imports torch and fastai).
 """
 from __future__ import annotations
 import contextlib, csv, fcntl, hashlib, io, json, os, re, resource, shlex, shutil, signal, subprocess, sys, time
@@ -597,6 +597,12 @@ def extrapolate_cases():
         a('extrapolate --index ivf --nprobe 0', '--index ivf --nprobe 0'),
         a('extrapolate --index ivf --engine torch', '--index ivf --engine torch'),
         a('extrapolate --method regress without --dest-data', '--method regress'),
+        a('extrapolate --repeats 0', '--k auto --repeats 0'),
+        a('extrapolate --half-runs naming one run', '--k auto --half-runs inputs/run'),
+        a('extrapolate --half-runs naming the source run twice', '--k auto --half-runs inputs/run inputs/run'),
+        a('extrapolate --dest-run missing', '--k auto --dest-run {c}/missing'),
+        cli('extrapolate --halves an existing file', 'output paths', f'{full} --k auto --halves {{c}}/halves {o}',
+            prep=write('halves')),
         cli('extrapolate --dest-emb without --out', 'arguments', full),
         cli('extrapolate --out .txt', 'output paths', f'{full} --out {{c}}/x.txt'),
         cli('extrapolate --out the source scores file', 'output paths',

@@ -256,7 +256,7 @@ def _run(cmd:Command, a):
     return cmd.fn(cfg, **kwargs)
 
 def main(argv=None):
-    "The `robust-prune` command: an `InputError` ends it with one line and status 2, any other error with its traceback"
+    "The command: an `InputError` ends it in one line, status 2; Ctrl-C in one line, 130; any other error with its traceback"
     argv, command = list(sys.argv[1:] if argv is None else argv), None
     try:
         _installed_plugins()
@@ -273,5 +273,11 @@ def main(argv=None):
             print(f"robust-prune{' ' + command if command else ''}: error: {' '.join(str(e).split())}", file=sys.stderr)
         close()
         return 2
+    except KeyboardInterrupt:
+        if is_main():
+            print(f"robust-prune{' ' + command if command else ''}: interrupted; the same command resumes a long stage "
+                  "from its last save", file=sys.stderr)
+        close()
+        return 130
     close()
     return 0

@@ -158,7 +158,7 @@ def train_halves(scores:Scores, folder=None, runs=None, split_seed:int=0, keep_s
     if folder is None: raise InputError("name the folder of the half runs (`halves`, --halves)")
     halves = parts or split_halves(scored, train.labels[scored], split_seed)
     folder, seeds = Path(folder), (s for s in other_seeds(cfg.seed) if s not in skip)
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.is_file(): raise InputError(f"{folder} is a file; the half runs' folder (`halves`, --halves) is a folder")
     bs = max(1, round(cfg.bs / 2)) if keep_steps else cfg.bs   # half the images: the same steps in as many epochs
     epochs, bs = length or (cfg.epochs, bs)
     out, used = [], []
