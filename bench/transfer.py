@@ -23,6 +23,7 @@ in bench/mnist_extrapolate.py, into a 5,000-image source and a 10,000-image dest
 - measured with each half as the source: the cross-run estimate's extrapolating half runs (2,500 images each) carry
   their own DU to the destination, judged by the same destination runs; it differs from the cross-run estimate only
   in its truth (the destination runs' DU, not a half run's), from the measured value only in the source's size;
+  printed run by run beside the direction of the estimate that run extrapolates;
 - what `--method auto --k auto` chooses under each estimate, and what that choice measures.
 
 The source run makes 1,000 steps and a destination run 2,000: the run context of the extrapolated scores records
@@ -143,6 +144,11 @@ def main():
                           seed))
     m = pd.concat(m)
     g, h = m.groupby(['method', 'k']), half_sources(alike.attrs['runs'], a.window, truth, ~src, train, sorted(rows))
+    print("each extrapolating half run of the cross-run estimate (split by split, A then B): its direction of the "
+          "estimate, against the other half's run, and as the source, against the destination runs")
+    for d in cross.attrs['directions']:
+        on_dest = h[(h.method == d['method']) & (h.k == d['k'])].groupby('source_seed').spearman.mean()
+        print(f"  {d['method']}, k {d['k']}: " + ' | '.join(f"{x:.3f} / {y:.3f}" for x, y in zip(d['spearman'], on_dest)))
     h = h.groupby(['method', 'k']).spearman
     table = pd.DataFrame({
         'within_run': within.set_index(['method', 'k']).spearman,
