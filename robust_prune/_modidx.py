@@ -132,6 +132,7 @@ d = {
             'robust_prune.core.delegates_fields': ('core.html#delegates_fields', 'robust_prune/core.py'),
             'robust_prune.core.disk_error': ('core.html#disk_error', 'robust_prune/core.py'),
             'robust_prune.core.drop_partial': ('core.html#drop_partial', 'robust_prune/core.py'),
+            'robust_prune.core.folder_at': ('core.html#folder_at', 'robust_prune/core.py'),
             'robust_prune.core.free_bytes': ('core.html#free_bytes', 'robust_prune/core.py'),
             'robust_prune.core.interactive': ('core.html#interactive', 'robust_prune/core.py'),
             'robust_prune.core.locked': ('core.html#locked', 'robust_prune/core.py'),

@@ -268,16 +268,13 @@ def main(argv=None):
         init()   # under torchrun: join the other processes
         res = _run(cmd, a)
         if is_main(): cmd.report(res, a)
-    except InputError as e:
+    except (InputError, KeyboardInterrupt) as e:
+        stopped = isinstance(e, KeyboardInterrupt)
         if is_main():
-            print(f"robust-prune{' ' + command if command else ''}: error: {' '.join(str(e).split())}", file=sys.stderr)
+            what = ('interrupted; the same command resumes a long stage from its last save' if stopped
+                    else f"error: {' '.join(str(e).split())}")
+            print(f"robust-prune{' ' + command if command else ''}: {what}", file=sys.stderr)
         close()
-        return 2
-    except KeyboardInterrupt:
-        if is_main():
-            print(f"robust-prune{' ' + command if command else ''}: interrupted; the same command resumes a long stage "
-                  "from its last save", file=sys.stderr)
-        close()
-        return 130
+        return 130 if stopped else 2
     close()
     return 0

@@ -17,7 +17,7 @@ from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 
 # %% auto #0
 __all__ = ['InputError', 'MissingInput', 'free_bytes', 'disk_error', 'atomic_path', 'write_json', 'read_json', 'allocate',
-           'locked', 'open_npz', 'read_npz', 'check_distinct', 'npz_path', 'RecordFile', 'partial_files',
+           'folder_at', 'locked', 'open_npz', 'read_npz', 'check_distinct', 'npz_path', 'RecordFile', 'partial_files',
            'open_partial', 'save_partial', 'drop_partial', 'interactive', 'ProgressLines', 'maybe_bar', 'slices',
            'check_whole', 'check_seed', 'Option', 'declared', 'delegates_fields', 'Extension', 'Registry']
 
@@ -89,12 +89,18 @@ def allocate(path, nbytes:int):
             elif os.fstat(f.fileno()).st_size < nbytes: f.truncate(nbytes)
     except OSError as e: raise disk_error(e, path, nbytes) from None
 
+# %% ../nbs/00_core.ipynb #4b344ab4
+def folder_at(path, what:str='run directory'):
+    "`path` as a `Path`, where a `what` (a folder) goes; an `InputError` if something else stands there"
+    path = Path(path)
+    if path.exists() and not path.is_dir(): raise InputError(f"{path} is a file; a {what} is a folder")
+    return path
+
 # %% ../nbs/00_core.ipynb #965a2b87
 @contextlib.contextmanager
 def locked(folder, what:str='run directory'):
     "Hold the lock of `folder` (a `what`) while the block runs; an `InputError` naming the holder if another process has it"
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir(): raise InputError(f"{folder} is a file; a {what} is a folder")
+    folder = folder_at(folder, what)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         f = open(folder/'.lock', 'a+')

@@ -15,8 +15,8 @@ import numpy as np, pandas as pd, torch
 from fastcore.basics import ifnone
 import robust_prune
 import contextlib
-from .core import (InputError, MissingInput, atomic_path, write_json, read_json, declared, locked, interactive,
-                               check_seed)
+from .core import (InputError, MissingInput, atomic_path, write_json, read_json, declared, locked, folder_at,
+                               interactive, check_seed)
 from .data import load_splits, load_dataset, dataloaders, check_labels, fingerprint, check_fingerprint
 from .pools import mix, MixedDL, EPOCH_LENGTHS, epoch_plan
 from .distributed import on_main, check_same, is_main
@@ -316,8 +316,7 @@ def _finished(cfg:RunConfig, out:Path, sel, eps):
 
 def train_run(cfg:RunConfig, out, quiet:bool=False, cbs=None):
     "Train the run `cfg` into the directory `out` (resuming it if stopped); returns its training summary"
-    out = Path(out)
-    if out.exists() and not out.is_dir(): raise InputError(f"{out} is a file; a run directory is a folder")
+    out = folder_at(out)
     train, valid = run_data(cfg)
     cfg = resolve(cfg, train.shape, ifnone(cfg.n_classes, train.n_classes))
     sel, data, eps = _selection_for(cfg, train), data_record(cfg, train), _eps_for(cfg, train)

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 import numpy as np
 from fastcore.basics import ifnone
-from .core import InputError, MissingInput, read_json, slices, check_whole
+from .core import InputError, MissingInput, read_json, slices, check_whole, folder_at
 from .data import fingerprint, check_fingerprint
 from .pools import epoch_plan
 from .scores import SCORES, Scores
@@ -158,7 +158,7 @@ def train_halves(scores:Scores, folder=None, runs=None, split_seed:int=0, keep_s
     if folder is None: raise InputError("name the folder of the half runs (`halves`, --halves)")
     halves = parts or split_halves(scored, train.labels[scored], split_seed)
     folder, seeds = Path(folder), (s for s in other_seeds(cfg.seed) if s not in skip)
-    if folder.is_file(): raise InputError(f"{folder} is a file; the half runs' folder (`halves`, --halves) is a folder")
+    folder_at(folder, 'folder of half runs (`halves`, --halves)')
     bs = max(1, round(cfg.bs / 2)) if keep_steps else cfg.bs   # half the images: the same steps in as many epochs
     epochs, bs = length or (cfg.epochs, bs)
     out, used = [], []
