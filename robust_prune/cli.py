@@ -256,7 +256,7 @@ def _run(cmd:Command, a):
     return cmd.fn(cfg, **kwargs)
 
 def main(argv=None):
-    "The command: an `InputError` ends it in one line, status 2; Ctrl-C in one line, 130; any other error with its traceback"
+    "The command: an `InputError` ends it in one line (status 2), Ctrl-C too (130), any other error in a traceback"
     argv, command = list(sys.argv[1:] if argv is None else argv), None
     try:
         _installed_plugins()
