@@ -829,6 +829,8 @@ def api_attack_cases():
         a('deepfool steps=0', "deepfool(model, x, y, steps=0)"),
         a('deepfool overshoot=-1', "deepfool(model, x, y, overshoot=-1)"),
         a('deepfool candidates=10 of 10 classes', "deepfool(model, x, y, candidates=10)"),
+        a('deepfool on images of another shape', "deepfool(model, x28, y)"),
+        a('deepfool on numpy arrays', "deepfool(model, x.numpy(), y.numpy())"),
         a('evaluate pgd without eps', "evaluate(model, ds, progress=False)"),
         a('evaluate() on 28x28 images', "evaluate(model, ds28, attack='clean', progress=False)"),
         a('evaluate n=0', "evaluate(model, ds, attack='clean', n=0, progress=False)"),

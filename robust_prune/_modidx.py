@@ -31,6 +31,7 @@ d = {
             'robust_prune.analysis.untitled_axes': ('analysis.html#untitled_axes', 'robust_prune/analysis.py'),
         },
         'robust_prune.attacks': {
+            'robust_prune.attacks._check_batch': ('attacks.html#_check_batch', 'robust_prune/attacks.py'),
             'robust_prune.attacks._check_deepfool': ('attacks.html#_check_deepfool', 'robust_prune/attacks.py'),
             'robust_prune.attacks._class_gradients': ('attacks.html#_class_gradients', 'robust_prune/attacks.py'),
             'robust_prune.attacks._column': ('attacks.html#_column', 'robust_prune/attacks.py'),
@@ -448,6 +449,7 @@ d = {
             'robust_prune.models.digits_cnn': ('models.html#digits_cnn', 'robust_prune/models.py'),
             'robust_prune.models.features': ('models.html#features', 'robust_prune/models.py'),
             'robust_prune.models.head': ('models.html#head', 'robust_prune/models.py'),
+            'robust_prune.models.input_checked': ('models.html#input_checked', 'robust_prune/models.py'),
             'robust_prune.models.mnist_cnn': ('models.html#mnist_cnn', 'robust_prune/models.py'),
             'robust_prune.models.preact_resnet18': ('models.html#preact_resnet18', 'robust_prune/models.py'),
             'robust_prune.models.register_arch': ('models.html#register_arch', 'robust_prune/models.py'),

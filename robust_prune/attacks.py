@@ -13,6 +13,7 @@ import torch, torch.nn.functional as F
 from fastcore.basics import ifnone
 from .core import InputError
 from .distributed import batch_draw
+from .models import input_checked
 
 # %% auto #0
 __all__ = ['NORMS', 'STARTS', 'DeepFool', 'LINE_SEARCH', 'per_sample', 'init_delta', 'project', 'ascent_step', 'check_attack',
@@ -78,6 +79,12 @@ def check_attack(norm:str, steps:int=1, restarts:int=1, start:str='uniform', alp
 # %% ../nbs/03_attacks.ipynb #b1f40d3c
 def _column(m, x): return m.view(-1, *[1] * (x.ndim - 1))
 
+def _check_batch(x, y):
+    "Raise an `InputError` unless the images `x` and labels `y` of an attack are tensors, one label per image"
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise InputError(f"`x` and `y` must be torch tensors, got {type(x).__name__} and {type(y).__name__}")
+    if len(y) != len(x): raise InputError(f"`y` must hold one label per image: {len(y)} labels for {len(x)} images")
+
 def pgd(model, x:torch.Tensor, y:torch.Tensor,
         eps, # budget: a number or one value per sample
         alpha, # step size: a number or one value per sample
@@ -89,30 +96,29 @@ def pgd(model, x:torch.Tensor, y:torch.Tensor,
         loss_fn=None): # (logits, y) -> one loss per sample; cross-entropy by default
     "Projected gradient ascent on `loss_fn` from `x` within the `norm` ball of radius `eps`: the adversarial images"
     check_attack(norm, steps, restarts, start)
-    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise InputError(f"`x` and `y` must be torch tensors, got {type(x).__name__} and {type(y).__name__}")
-    if len(y) != len(x): raise InputError(f"`y` must hold one label per image: {len(y)} labels for {len(x)} images")
+    _check_batch(x, y)
     eps, alpha = per_sample(eps, x, 'eps'), per_sample(alpha, x, 'alpha')
     loss_fn = ifnone(loss_fn, partial(F.cross_entropy, reduction='none'))
-    best = best_wrong = best_loss = None
-    for _ in range(restarts):
-        delta = init_delta(x, eps, norm, start, clip_start)
-        for _ in range(steps):
-            delta.requires_grad_(True)
-            logits = model(x + delta)
-            grad, = torch.autograd.grad(loss_fn(logits, y).sum(), delta)
-            step = project(ascent_step(delta.detach(), grad, alpha, norm), x, eps, norm)
-            delta = torch.where(_column(logits.argmax(1) == y, x), step, delta.detach()) if early_stop else step
-        if restarts == 1: return (x + delta).detach()
-        with torch.no_grad():
-            logits = model(x + delta)
-            wrong, loss = logits.argmax(1) != y, loss_fn(logits, y)
-        if best is None: best, best_wrong, best_loss = x + delta, wrong, loss
-        else:
-            better = (wrong & ~best_wrong) | ((wrong == best_wrong) & (loss > best_loss))
-            best = torch.where(_column(better, x), x + delta, best)
-            best_wrong, best_loss = best_wrong | wrong, torch.where(better, loss, best_loss)
-    return best.detach()
+    with input_checked(model, x):
+        best = best_wrong = best_loss = None
+        for _ in range(restarts):
+            delta = init_delta(x, eps, norm, start, clip_start)
+            for _ in range(steps):
+                delta.requires_grad_(True)
+                logits = model(x + delta)
+                grad, = torch.autograd.grad(loss_fn(logits, y).sum(), delta)
+                step = project(ascent_step(delta.detach(), grad, alpha, norm), x, eps, norm)
+                delta = torch.where(_column(logits.argmax(1) == y, x), step, delta.detach()) if early_stop else step
+            if restarts == 1: return (x + delta).detach()
+            with torch.no_grad():
+                logits = model(x + delta)
+                wrong, loss = logits.argmax(1) != y, loss_fn(logits, y)
+            if best is None: best, best_wrong, best_loss = x + delta, wrong, loss
+            else:
+                better = (wrong & ~best_wrong) | ((wrong == best_wrong) & (loss > best_loss))
+                best = torch.where(_column(better, x), x + delta, best)
+                best_wrong, best_loss = best_wrong | wrong, torch.where(better, loss, best_loss)
+        return best.detach()
 
 # %% ../nbs/03_attacks.ipynb #938425fe
 def fgsm(model, x, y, eps, alpha=None, norm:str='linf', start:str='zero', clip_start:bool=True, loss_fn=None):
@@ -263,7 +269,10 @@ def deepfool(model, x:torch.Tensor, y:torch.Tensor,
              line_search:bool=False): # unflipped after `steps`: search along the perturbation (forward passes)
     "DeepFool (Moosavi-Dezfooli et al.), batched: `(x_adv, margin, flipped)`, margin negative for misclassified samples"
     check_deepfool(norm, steps, overshoot, candidates)
+    _check_batch(x, y)
     was_training = model.training
     model.eval()
-    try: return _deepfool(model, x.detach(), y.to(x.device), norm, steps, overshoot, candidates, repick, line_search)
+    try:
+        with input_checked(model, x):
+            return _deepfool(model, x.detach(), y.to(x.device), norm, steps, overshoot, candidates, repick, line_search)
     finally: model.train(was_training)

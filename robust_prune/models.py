@@ -6,13 +6,14 @@ Docs: https://robust-prune.github.io/robust_prune/models.html.md"""
 
 # %% ../nbs/02_models.ipynb #15367f98
 from __future__ import annotations
+from contextlib import contextmanager
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.hook import Hook
 from .core import InputError, Registry
 
 # %% auto #0
 __all__ = ['ARCHS', 'CIFAR10_MEAN', 'CIFAR10_STD', 'Normalize', 'register_arch', 'mnist_cnn', 'digits_cnn', 'PreActBlock',
-           'preact_resnet18', 'create_model', 'default_arch', 'check_input', 'head', 'features']
+           'preact_resnet18', 'create_model', 'default_arch', 'check_input', 'input_checked', 'head', 'features']
 
 # %% ../nbs/02_models.ipynb #f64b7556
 class Normalize(nn.Module):
@@ -113,6 +114,16 @@ def check_input(model:nn.Module, shape:tuple, what:str='the model'):
     except RuntimeError as e:
         raise InputError(f"{what} does not take images of shape {tuple(shape)} ({str(e).splitlines()[0]})") from None
     finally: model.train(training)
+
+# %% ../nbs/02_models.ipynb #c098d2b0
+@contextmanager
+def input_checked(model:nn.Module, x:torch.Tensor, what:str='the model'):
+    "Run the block; a `RuntimeError` in it becomes `check_input`'s error when `model` cannot take images shaped as `x`'s"
+    try: yield
+    except torch.OutOfMemoryError: raise   # a shape check would need memory too, and say nothing of it
+    except RuntimeError:
+        check_input(model, tuple(x.shape[1:]), what)
+        raise
 
 # %% ../nbs/02_models.ipynb #8ede340e
 def head(model:nn.Module):
