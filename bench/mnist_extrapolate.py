@@ -7,8 +7,10 @@ into a 5,000-image source and a 10,000-image destination. RS-FGSM in the MNIST s
 
 - the source, for 20 epochs (1,000 optimiser steps, DU window 10) and for 40 epochs (2,000 steps, the destination
   run's count, DU window 20, the same share of training);
-- the destination, 20 epochs, seeds 0 and 1: the true DU (window 10), and its run-to-run agreement, the ceiling no
-  extrapolation can beat;
+- the destination, 20 epochs, seeds 0 and 1: the true DU (window 10), and its run-to-run agreement, the ceiling
+  (how far two runs agree; not a bound on an extrapolation, see nbs/21_reproduce_extrapolation.ipynb); the truth is
+  the run of seed 0, the source runs' own seed, and agreement with a run that shares the source's seed is inflated
+  (bench/transfer.py measures against destination runs of other seeds);
 - all 15,000, 20 epochs: the true DU the pruned training below keeps by.
 
 Printed: Spearman of extrapolated vs true destination DU for the source model's embedder and for pixels + PCA (64
@@ -104,7 +106,8 @@ def main():
     all_du = score_run(scoring(out, 'all', None), 'du')
     ceiling = rank_agreement(true[0][~src], true[1][~src])['spearman']
     table, best = quality(out, train, src, true[0])
-    print(f"\nDU extrapolated to the 10,000 destination images vs their true DU (destination run, seed 0); "
+    print(f"\nDU extrapolated to the 10,000 destination images vs their true DU (destination run, seed 0: the source "
+          "runs' own seed, so inflated; bench/transfer.py measures against destination runs of other seeds); "
           f"run-to-run ceiling (destination seeds 0 vs 1): Spearman {ceiling:.3f}")
     print(table.to_string(index=False, float_format='%.3f'))
     vs_all = rank_agreement(best.score[~src], all_du.score[~src])['spearman']
