@@ -1,18 +1,18 @@
 """Does DU extrapolated by the best measured method prune better than random? TRADES on the kept half of the real
 MNIST, with seeds independent of every run that made or judged the scores.
 
-The data, split and scoring runs are those of bench/transfer.py and bench/transfer_variants.py (run directories under
---out reused): the 5,000 source images are scored by DU (window 20) of the 40-epoch RS-FGSM source run of seed 0,
-which makes as many optimiser steps as a run on the 10,000 destination images; the learned extrapolator (`regress`,
-k 12: the variant that measured best against destination runs of seeds 1 and 2, Spearman 0.65, more than those two
-runs agree with each other, 0.57) carries the scores to the destination. The 15,000 images are then ranked by the
-source's own DU where it is known and the extrapolated DU elsewhere, and half of each class kept (the lowest DU
-removed), as bench/mnist_extrapolate.py does.
+The data, split and scoring runs are those of bench/transfer.py and bench/transfer_variants.py (run directories
+under --out reused): the 5,000 source images are scored by DU (window 20) of the 40-epoch RS-FGSM source run of seed
+0, which makes as many optimiser steps as a run on the 10,000 destination images; the learned extrapolator
+(`regress`, k 12: the variant that measured best against destination runs of other seeds, Spearman 0.70 against
+those of seeds 1, 2, 13, 14 and 15, more than two of them agree with each other on average, 0.68) carries the scores
+to the destination. The 15,000 images are then ranked by the source's own DU where it is known and the extrapolated
+DU elsewhere, and half of each class kept (the lowest DU removed), as bench/mnist_extrapolate.py does.
 
 TRADES (10 epochs, beta 6, l_inf 0.3, 10 steps), seeds 5, 6 and 7 (the scores came from seed 0, their agreement was
-judged against seeds 1 and 2, the other source runs were seeds 3 and 4), on that half and on a class-balanced random
-half; clean and PGD-50 accuracy on the 2,435 validation images, mean and sd over the seeds. Written to
---results/extrapolated_trades.csv (one row per run).
+judged against seeds 1, 2, 13, 14 and 15, the other source runs were seeds 3 and 4), on that half and on a
+class-balanced random half; clean and PGD-50 accuracy on the 2,435 validation images, mean and sd over the seeds.
+Written to --results/extrapolated_trades.csv (one row per run).
 
     python bench/extrapolated_trades.py [--out runs/transfer] [--seeds 5 6 7] [--results nbs/reproduce]
 """
