@@ -49,11 +49,10 @@ def main():
     train, _ = run_data(RunConfig(DATA, valid=VALID))
     src = splits(out, train)
     ids, labels = np.flatnonzero(src), train.labels
-    truth = {s: score_run(run(out, 'source', s, a.source_epochs), 'du', window=a.window).by_id()
-             for s in a.truth_seeds}
+    sources = {s: run(out, 'source', s, a.source_epochs) for s in a.truth_seeds}
+    truth = {s: score_run(r, 'du', window=a.window).by_id() for s, r in sources.items()}
     directions = {s: [] for s in truth}
-    reference = read_json(run(out, 'source', a.truth_seeds[0], a.source_epochs)/'metrics.json', 'run metrics')
-    reference = reference['train']['valid_accuracy']
+    reference = read_json(sources[a.truth_seeds[0]]/'metrics.json', 'run metrics')['train']['valid_accuracy']
     folds = StratifiedKFold(a.folds, shuffle=True, random_state=0).split(ids, labels[ids])
     for j, (rest, held) in enumerate(folds):
         fit, test = ids[rest], ids[held]
@@ -63,7 +62,7 @@ def main():
         for seed in (20 + j, 30 + j, 40 + j):   # a run that stays at chance is replaced, as `train_halves` does
             assert seed not in truth
             r = run(out, f'fold{a.folds}-{j}', seed, a.source_epochs, bs=round(100 * (a.folds - 1) / a.folds))
-            if learned(r, reference, 10): break
+            if learned(r, reference, train.n_classes): break
             print(f"run {r} did not learn: the next seed stands in for it")
         else: raise SystemExit(f"no run on all but fold {j} learnt with three seeds")
         du, embedder = score_run(r, 'du', window=a.window).by_id(), model_embedder(load_run(r)[1])
