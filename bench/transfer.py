@@ -15,19 +15,24 @@ in bench/mnist_extrapolate.py, into a 5,000-image source and a 10,000-image dest
   side;
 - the within-run estimate: 5-fold cross-validation inside the source (`--estimate within-run`);
 - the cross-run estimate: three splits of the source into class-stratified halves, two runs on each split's halves
-  with seeds of their own, batches of 50 so that they make the source run's 1,000 steps in its 20 epochs, each half's
-  DU extrapolated to the other (`--estimate cross-run`, the default of `robust-prune extrapolate`, `--repeats 3`),
-  with its ceiling (each half's run against the source run); once against the halves' own DU (the source run's
-  length), once against the DU of two more half runs per split as long as the destination run in steps (`--dest-run`:
-  40 epochs in the same batches of 50, DU window 20, for the 20-epoch source; none for the 40-epoch source, whose
-  steps already match), as the command makes it when told the destination's run;
+  with seeds of their own, batches of 50 so that they make the source run's 1,000 steps in its 20 epochs; the source
+  run's DU of each half extrapolated to the other through its embeddings and its model, against that half's own run
+  (`--estimate cross-run`, the default of `robust-prune extrapolate`, `--repeats 3`), with its ceiling (each half's
+  run against the source run); once against the halves' own DU (the source run's length), once against the DU of two
+  more half runs per split as long as the destination run in steps (`--dest-run`: 40 epochs in the same batches of
+  50, DU window 20, for the 20-epoch source; none for the 40-epoch source, whose steps already match), as the command
+  makes it when told the destination's run; and, against the same truth, with each half's own run extrapolating its
+  DU instead (`--extrapolating-run half`: a source of half the size);
 - measured: Spearman (overall and within classes) of each source run's DU extrapolated to the destination, k-NN mean
   for k = 1 ... 50 and the learned extrapolator, against each destination run's DU: the mean and sd over every
   (source seed, destination seed) pair, and the mean of each source seed and of each destination seed;
-- measured with each half as the source: the cross-run estimate's extrapolating half runs (2,500 images each) carry
-  their own DU to the destination, judged by the same destination runs; it differs from the cross-run estimate only
-  in its truth (the destination runs' DU, not a half run's), from the measured value only in the source's size;
-  printed run by run beside the direction of the estimate that run extrapolates;
+- measured with each half as the source: the half runs (2,500 images each) carry their own DU to the destination,
+  judged by the same destination runs; it differs from the estimate with `--extrapolating-run half` only in its truth
+  (the destination runs' DU, not a half run's), from the measured value only in the source's size; printed run by run
+  beside the direction of that estimate the run extrapolates;
+- measured with half the scored images: each source run's extrapolation from a class-stratified half of the images it
+  scored (the others left out), against the same destination runs; it differs from the measured value only in the
+  number of scored images, not in the run that scored them;
 - what `--method auto --k auto` chooses under each estimate, and what that choice measures.
 
 The source run makes 1,000 steps and a destination run 2,000: the run context of the extrapolated scores records
@@ -90,6 +95,13 @@ def measured(du, emb, own, truth:dict, dst, labels, table, source_seed:int=0):
                              within=r['spearman_within']))
     return pd.DataFrame(rows)
 
+def half_scored(du:Scores, seed:int=0):
+    "`du` with only a class-stratified half of its scored samples (split seed `seed`), the others left out"
+    scored = np.flatnonzero(np.isfinite(du.score))
+    _, drop = train_test_split(scored, train_size=0.5, stratify=du.label[scored], random_state=seed)
+    score = du.score.copy(); score[drop] = np.nan
+    return Scores(score, du.index, du.meta, label=du.label)
+
 def dest_ceiling(truth:dict, dst, labels):
     "How far the destination runs' DU (`truth`, by seed) agree: the mean Spearman over every two runs, and its range"
     rs = [rank_agreement(truth[a][dst], truth[b][dst], labels[dst]) for a, b in itertools.combinations(truth, 2)]
@@ -148,17 +160,21 @@ def main():
     dest_run = out/f'destination-seed{a.dest_seeds[0]}'
     cross = extrapolate_files(du_file, emb_file, halves=halves, dest_run=dest_run, **est)
     print(f"cross-run estimate, truth as long as the destination run: {time.time() - t:.0f} s", flush=True)
-    rows = {(r.method, int(r.k)) for q in (within, alike, cross) for r in q.itertuples()}
-    m = []
+    t = time.time()
+    by_half = extrapolate_files(du_file, emb_file, halves=halves, dest_run=dest_run, extrapolating_run='half', **est)
+    print(f"cross-run estimate, each half's own run extrapolating: {time.time() - t:.0f} s", flush=True)
+    rows = {(r.method, int(r.k)) for q in (within, alike, cross, by_half) for r in q.itertuples()}
+    m, m_half = [], []
     for seed in a.source_seeds:
         du_s, emb_s, own_s = scored(seed)
-        m.append(measured(Scores.load(du_s), Embeddings.load(emb_s), own_s, truth, ~src, train.labels, sorted(rows),
-                          seed))
-    m = pd.concat(m)
+        du_s, emb_s = Scores.load(du_s), Embeddings.load(emb_s)
+        m.append(measured(du_s, emb_s, own_s, truth, ~src, train.labels, sorted(rows), seed))
+        m_half.append(measured(half_scored(du_s), emb_s, own_s, truth, ~src, train.labels, sorted(rows), seed))
+    m, m_half = pd.concat(m), pd.concat(m_half)
     g, h = m.groupby(['method', 'k']), half_sources(alike.attrs['runs'], a.window, truth, ~src, train, sorted(rows))
-    print("each extrapolating half run of the cross-run estimate (split by split, A then B): its direction of the "
-          "estimate, against the other half's run, and as the source, against the destination runs")
-    for d in cross.attrs['directions']:
+    print("each half run (split by split, A then B) extrapolating its own DU: its direction of the estimate with "
+          "--extrapolating-run half, against the other half's run, and as the source, against the destination runs")
+    for d in by_half.attrs['directions']:
         on_dest = h[(h.method == d['method']) & (h.k == d['k'])].groupby('source_seed').spearman.mean()
         print(f"  {d['method']}, k {d['k']}: " + ' | '.join(f"{x:.3f} / {y:.3f}" for x, y in zip(d['spearman'], on_dest)))
     h = h.groupby(['method', 'k']).spearman
@@ -168,11 +184,14 @@ def main():
         'cross_run': cross.set_index(['method', 'k']).spearman,
         'spread': cross.set_index(['method', 'k']).spread,
         'cross_within_classes': cross.set_index(['method', 'k']).within,
+        'cross_run_half': by_half.set_index(['method', 'k']).spearman,
+        'spread_half': by_half.set_index(['method', 'k']).spread,
         'measured': g.spearman.mean(),
         'measured_sd': g.spearman.std(),
         'measured_within_classes': g.within.mean(),
         'measured_half_sources': h.mean(),
-        'measured_half_sources_sd': h.std()})
+        'measured_half_sources_sd': h.std(),
+        'measured_half_scored': m_half.groupby(['method', 'k']).spearman.mean()})
     for s in a.source_seeds:
         table[f'measured_source{s}'] = m[m.source_seed == s].groupby(['method', 'k']).spearman.mean()
     for s in a.dest_seeds:
@@ -180,12 +199,14 @@ def main():
     print(f"\nDU (window {a.window}) of 5,000 MNIST images, scored by {a.source_epochs}-epoch runs, extrapolated to "
           f"10,000 others; estimated from the source run of seed {a.source_seeds[0]}; measured: mean and sd over the "
           f"source runs of seeds {a.source_seeds} against the 20-epoch destination runs of seeds {a.dest_seeds}, and "
-          "the mean of each source seed and of each destination seed; measured_half_sources: each extrapolating half "
-          "run of the cross-run estimate as the source instead (2,500 images), against the same destination runs; the "
-          "learned extrapolator at the k each estimate gives it")
+          "the mean of each source seed and of each destination seed; measured_half_sources: each half run as the "
+          "source instead (2,500 images), against the same destination runs; measured_half_scored: the source runs "
+          "extrapolating from half the images they scored; cross_run_half: the estimate with each half's own run "
+          "extrapolating; the learned extrapolator at the k each estimate gives it")
     print(table.sort_index().to_string(float_format='%.3f'))
     choices, estimated = {}, {}   # what `--method auto --k auto` takes under each estimate
-    for name, q in (('within-run', within), ('cross-run, source length', alike), ('cross-run', cross)):
+    for name, q in (('within-run', within), ('cross-run, source length', alike), ('cross-run', cross),
+                    ('cross-run, half runs extrapolating', by_half)):
         c = _choose(q, 'auto', 'auto', 'l2', warn=False)
         choices[name], estimated[name] = (c['method'], int(c['k'])), c['spearman']
     results = Path(a.results); results.mkdir(parents=True, exist_ok=True)

@@ -1,13 +1,14 @@
 """Folds instead of halves for the cross-run estimate: does a larger extrapolating run close the learned
 extrapolator's gap, and at what cost to the k-NN mean's estimate?
 
-The cross-run estimate (`robust_prune.transfer.cross_run`) trains a run on each half of the scored source; each half's
-scores are extrapolated to the other half and compared with the other half's own run. The estimate of the learned
-extrapolator falls below what it measures (bench/transfer.py): mostly because a half's run learns from half the
-images (each half run as the source measures 0.545 on the destination, the whole source 0.680), a little because of
-its truth, a half run's DU. Here, on the same MNIST source (5,000 images of bench/transfer.py's split, RS-FGSM, 40
-epochs, DU window 20, or with --source-epochs 20 --window 10 the short source), the source is cut, class-stratified,
-into --folds folds; a run on all but fold j (seed 20 + j, or 30 + j, then 40 + j, for one that stays at chance;
+The cross-run estimate (`robust_prune.transfer.cross_run`) trains a run on each half of the scored source. With
+`extrapolating_run='half'` each half's own run extrapolates its scores to the other half, compared with the other
+half's own run, and the estimate of the learned extrapolator falls below what it measures (bench/transfer.py): mostly
+because a half's run learns from half the images (each half run as the source measures 0.545 on the destination, the
+whole source 0.680), a little because of its truth, a half run's DU. (By default the source run itself extrapolates
+and the half runs only give the truth.) Here, on the same MNIST source (5,000 images of bench/transfer.py's split,
+RS-FGSM, 40 epochs, DU window 20, or with --source-epochs 20 --window 10 the short source), the source is cut,
+class-stratified, into --folds folds; a run on all but fold j (seed 20 + j, or 30 + j, then 40 + j, for one that stays at chance;
 batches shrunk so that it makes the source run's steps) scores its images, and its DU is extrapolated to fold j
 through its own model (penultimate features; the learned extrapolator also reads what that model says about each
 image); the truth for fold j is the DU of a run on the whole source with a seed of its own (--truth-seeds: the
@@ -16,8 +17,8 @@ that fold alone, are too small to learn reliably (at 4 folds, 1,250 images), so 
 folds' images with the extrapolating run.
 
 Printed: the estimate of each method and k (mean of the folds, spread ± half their range), against each truth, beside
-the halves' estimate and the measured value from --results/transfer_estimates_EPOCHS.csv when bench/transfer.py has
-made it.
+the halves' estimate (each half's own run extrapolating) and the measured value from
+--results/transfer_estimates_EPOCHS.csv when bench/transfer.py has made it.
 
     python bench/transfer_folds.py [--out runs/transfer] [--folds 4] [--truth-seeds 0 3]
         [--source-epochs 40 --window 20]
@@ -81,7 +82,7 @@ def main():
         tab = cross_estimate(directions[s], 'regress', sorted(ks))
         tab['k'] = tab.k.map(ks)
         if ref is not None:
-            tab['halves'] = [ref.cross_run.get((m, k), np.nan) for m, k in zip(tab.method, tab.k)]
+            tab['halves'] = [ref.cross_run_half.get((m, k), np.nan) for m, k in zip(tab.method, tab.k)]
             regress = ref.loc['regress'].measured.iloc[-1]   # the learned extrapolator measures alike at every k
             tab['measured'] = [ref.measured.get((m, k), regress if m == 'regress' else np.nan)
                                for m, k in zip(tab.method, tab.k)]

@@ -263,9 +263,9 @@ def _choose(cv:pd.DataFrame, method:str, k, metric:str, warn:bool=True):
     if method != 'auto': rows = rows[rows.method == method]
     chosen = rows.sort_values('spearman', ascending=False, na_position='last', kind='stable').iloc[0]
     learned = rows[rows.method == 'regress'].sort_values('spearman', ascending=False, kind='stable')
-    if (method == 'auto' and chosen['method'] == 'knn' and cv.attrs.get('estimate') == 'cross-run' and len(learned)
-            and learned.spearman.iloc[0] >= chosen['spearman'] - learned.spread.iloc[0]):
-        chosen = learned.iloc[0]   # level within its spread: the halves handicap the learned extrapolator more
+    if (method == 'auto' and chosen['method'] == 'knn' and cv.attrs.get('extrapolating_run') == 'half'
+            and len(learned) and learned.spearman.iloc[0] >= chosen['spearman'] - learned.spread.iloc[0]):
+        chosen = learned.iloc[0]   # level within its spread: half runs handicap the learned extrapolator more
     unknown = np.isnan(chosen['spearman']) and 'auto' in (method, k)   # a choice made without an estimate
     if warn and (chosen['spearman'] <= 0 or unknown):
         warnings.warn(f"no extrapolation is expected to rank the destination better than chance: the best estimate "

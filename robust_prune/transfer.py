@@ -28,9 +28,9 @@ from .distributed import on_main
 from .stages import score_run, run_self_features, dataset_for
 
 # %% auto #0
-__all__ = ['EPOCH_PARAMS', 'within_run', 'ESTIMATES', 'split_halves', 'other_seeds', 'learned', 'planned_steps', 'run_context',
-           'check_steps', 'run_contexts', 'cross_run_unavailable', 'train_halves', 'truth_length', 'scaled_params',
-           'cross_run', 'halves_folder', 'extrapolate_files']
+__all__ = ['EPOCH_PARAMS', 'EXTRAPOLATING_RUNS', 'within_run', 'ESTIMATES', 'split_halves', 'other_seeds', 'learned',
+           'planned_steps', 'run_context', 'check_steps', 'run_contexts', 'cross_run_unavailable', 'train_halves',
+           'truth_length', 'scaled_params', 'cross_run', 'halves_folder', 'extrapolate_files']
 
 # %% ../nbs/15a_transfer.ipynb #15a00008
 def split_halves(ids:np.ndarray, labels:np.ndarray, seed:int=0):
@@ -217,8 +217,8 @@ def _agreement(pairs:list):
     return dict(spearman=float(sp.mean()), spread=float(np.ptp(sp) / 2), within=float(wi.mean()),
                 within_spread=float(np.ptp(wi) / 2))
 
-def _one_split(scores, source, method, folder, halves:tuple, split_seed, dest_ctx, used:set, progress):
-    "The two directions of one split of the scored source, `halves` (`train_halves`'s): transfers, and their record"
+def _one_split(scores, source, method, folder, halves:tuple, split_seed, dest_ctx, used:set, progress, by:str):
+    "The two directions of one split of the scored source, `halves` (`train_halves`'s), run `by`: transfers, record"
     run, m = scores.meta['run'], scores.meta
     runs, (ia, ib), seeds = halves
     train = run_data(run_config(run)[0])[0]
@@ -238,26 +238,37 @@ def _one_split(scores, source, method, folder, halves:tuple, split_seed, dest_ct
         truth = [score_run(r, m['method'], dynamics=m['dynamics'], **params).by_id() for r in truth_runs]
         as_dest = dict(epochs=length[0], bs=length[1], params=params, runs=[str(r) for r in truth_runs],
                        seeds=list(truth_seeds))
-    vecs = [_embedded(source, run, r, train, both, ids, progress) for r, ids in zip(runs, (ia, ib))]
-    own = ([run_self_features(r, train.subset(mask), progress) for r in runs] if method != 'knn' else [None, None])
+    full = scores.by_id()
+    if by == 'source':   # the source run's scores of one half, its embeddings and its model, for both directions
+        by_runs, given = [run, run], [full, full]
+        vecs = [np.asarray(source.vectors[both], dtype=np.float32)] * 2
+    else: by_runs, given = runs, own_score
+    if by == 'half': vecs = [_embedded(source, run, r, train, both, ids, progress) for r, ids in zip(runs, (ia, ib))]
+    own = ([run_self_features(r, train.subset(mask), progress) for r in dict.fromkeys(by_runs)] if method != 'knn'
+           else [None])
+    own = own * 2 if len(own) == 1 else own
     ts, label = [], train.labels
     for x, (src, dst) in enumerate([(ia, ib), (ib, ia)]):
-        if not (np.isfinite(own_score[x][src]).all() and np.isfinite(truth[1 - x][dst]).all()):
+        if not (np.isfinite(given[x][src]).all() and np.isfinite(truth[1 - x][dst]).all()):
             raise InputError(f"the half run {runs[x]} left some of its samples unscored")
-        ts.append(Transfer(vecs[x][pos(src)], own_score[x][src], vecs[x][pos(dst)], truth[1 - x][dst], label[src],
+        ts.append(Transfer(vecs[x][pos(src)], given[x][src], vecs[x][pos(dst)], truth[1 - x][dst], label[src],
                            label[dst], *([None, None] if own[x] is None else [own[x][pos(src)], own[x][pos(dst)]])))
-    full = scores.by_id()
     ceiling = [(own_score[0][ia], full[ia], label[ia]), (own_score[1][ib], full[ib], label[ib])]
     return ts, ceiling, dict(runs=[str(r) for r in runs], seeds=list(seeds), n=[len(ia), len(ib)], truth=as_dest)
+
+EXTRAPOLATING_RUNS = ('source', 'half')   # the source run carries a half to the other, or the half's own run
 
 def cross_run(scores:Scores, source:Embeddings, method:str='knn', ks=K_CANDIDATES, halves=None, half_runs=None,
               split_seed:int=0, keep_steps:bool=True, seed:int=0, progress:bool=True, report=print,
               dest=None, # the destination's run (run dir, config .json, `RunConfig`): the truth runs copy its steps
               repeats:int=3, # splits into halves, each with half runs of seeds of their own; the estimate is their mean
+              extrapolating_run:Literal[EXTRAPOLATING_RUNS]='source', # who extrapolates a half: the source run, its own
               **knn):
     "The cross-run estimate of extrapolating `scores` from the `source` embeddings by `method`: a table, best first"
     if why := cross_run_unavailable(scores): raise InputError(f"no cross-run estimate: {why}")
     check_whole(repeats, 'repeats', 1)
+    if extrapolating_run not in EXTRAPOLATING_RUNS:
+        raise InputError(f"`extrapolating_run` must be one of {EXTRAPOLATING_RUNS}, got {extrapolating_run!r}")
     if repeats > 1 and halves is None:
         raise InputError(f"{repeats} splits train half runs: name their folder (`halves`, --halves)")
     _check_stage(scores, source, None)
@@ -268,7 +279,7 @@ def cross_run(scores:Scores, source:Embeddings, method:str='knn', ks=K_CANDIDATE
     for r, folder in enumerate(folders):
         pairs.append(train_halves(scores, folder, half_runs if r == 0 else None, split_seed + r, keep_steps, skip=used))
         used.update(pairs[-1][2])
-    splits = [_one_split(scores, source, method, f, p, split_seed + r, dest_ctx, used, progress)
+    splits = [_one_split(scores, source, method, f, p, split_seed + r, dest_ctx, used, progress, extrapolating_run)
               for r, (f, p) in enumerate(zip(folders, pairs))]
     n = sum(splits[0][2]['n'])
     # a half holds half the source: half as many neighbours reach as far as k do in the whole source
@@ -284,7 +295,8 @@ def cross_run(scores:Scores, source:Embeddings, method:str='knn', ks=K_CANDIDATE
         {k: info[0]['truth'][k] for k in ('epochs', 'bs', 'params')},
         runs=[r for i in info for r in i['truth']['runs']], seeds=[s for i in info for s in i['truth']['seeds']])
     table.attrs.update(runs=[r for i in info for r in i['runs']], seeds=[s for i in info for s in i['seeds']],
-                       n=info[0]['n'], repeats=repeats, ceiling=ceiling, truth=truth)
+                       n=info[0]['n'], repeats=repeats, ceiling=ceiling, truth=truth,
+                       extrapolating_run=extrapolating_run)
     report(_cross_run_text(table))
     return table
 
@@ -293,13 +305,14 @@ def _cross_run_text(table):
     a, t, c, d = table.attrs, table.attrs['truth'], table.attrs['ceiling'], table.attrs['directions'][0]
     seeds = ', '.join(map(str, a['seeds']))
     splits = "a split" if a['repeats'] == 1 else f"{a['repeats']} splits"
-    as_long = ("" if t is None else f", against the scores of half runs as long as the destination's in steps "
-               f"({t['epochs']} epochs in batches of {t['bs']}, seeds {', '.join(map(str, t['seeds']))}, settings "
-               f"{t['params']})")
+    as_long = ("" if t is None else f", and by one as long as the destination's run in steps ({t['epochs']} epochs in "
+               f"batches of {t['bs']}, seeds {', '.join(map(str, t['seeds']))}, settings {t['params']}), the truth")
+    how = ("the source run's scores of each half extrapolated to the other through the source embeddings"
+           if a['extrapolating_run'] == 'source' else "each half's scores extrapolated to the other through its run")
     return (f"expected Spearman of the extrapolation across runs: {splits} of the scored source into halves of "
-            f"{a['n'][0]} and {a['n'][1]} samples, each scored by a run of its own (seeds {seeds}) and extrapolated "
-            f"to the other with half of k neighbours{as_long}; spearman: the mean of the {2 * a['repeats']} "
-            "directions, spread: ± half their range; within: inside each class\n"
+            f"{a['n'][0]} and {a['n'][1]} samples, each scored by a run of its own (seeds {seeds}){as_long}; {how}, "
+            f"with half of k neighbours; spearman: the mean of the {2 * a['repeats']} directions, spread: ± half "
+            "their range; within: inside each class\n"
             + table.to_string(index=False, float_format='%.3f')
             + f"\n{d['method']}, k {d['k']}, split by split (A to B, B to A): "
             + ' | '.join(f'{u:.3f}, {v:.3f}' for u, v in zip(d['spearman'][::2], d['spearman'][1::2]))
@@ -348,6 +361,7 @@ def extrapolate_files(
     half_runs:list|None=None, # cross-run: two finished runs on disjoint halves of the scored samples (none trained)
     dest_run:str|None=None, # the destination's run (dir, config .json): the truth runs' length; warn if 2x apart
     repeats:int=3, # cross-run: splits into halves, two half runs each (four if dest_run's steps differ); their mean
+    extrapolating_run:Literal[EXTRAPOLATING_RUNS]='source', # cross-run: the source run, or each half's own, extrapolates
     progress:bool=True, # show progress bars
     report=print, # where the estimate's table goes
     **knn):
@@ -375,7 +389,8 @@ def extrapolate_files(
     settings, own, quality = dict(vars(knn)), {}, None
     if needed and estimate == 'cross-run':
         quality = cross_run(scores, source, method, halves=halves or halves_folder(source_scores), half_runs=half_runs,
-                            progress=progress, report=report, dest=dest_run, repeats=repeats, **settings)
+                            progress=progress, report=report, dest=dest_run, repeats=repeats,
+                            extrapolating_run=extrapolating_run, **settings)
         if dest is None: return quality
         if method == 'auto' and _choose(quality, method, knn.k, knn.metric, warn=False)['method'] == 'knn':
             method = 'knn'   # the k-NN mean ranks first: the source model need not describe the destination
