@@ -240,13 +240,11 @@ def _one_split(scores, source, method, folder, halves:tuple, split_seed, dest_ct
                        seeds=list(truth_seeds))
     full = scores.by_id()
     if by == 'source':   # the source run's scores of one half, its embeddings and its model, for both directions
-        by_runs, given = [run, run], [full, full]
-        vecs = [np.asarray(source.vectors[both], dtype=np.float32)] * 2
-    else: by_runs, given = runs, own_score
-    if by == 'half': vecs = [_embedded(source, run, r, train, both, ids, progress) for r, ids in zip(runs, (ia, ib))]
-    own = ([run_self_features(r, train.subset(mask), progress) for r in dict.fromkeys(by_runs)] if method != 'knn'
-           else [None])
-    own = own * 2 if len(own) == 1 else own
+        by_runs, given, vecs = [run, run], [full, full], [np.asarray(source.vectors[both], dtype=np.float32)] * 2
+    else: by_runs, given, vecs = runs, own_score, [_embedded(source, run, r, train, both, ids, progress)
+                                                   for r, ids in zip(runs, (ia, ib))]
+    described = {} if method == 'knn' else {r: run_self_features(r, train.subset(mask), progress) for r in set(by_runs)}
+    own = [described.get(r) for r in by_runs]
     ts, label = [], train.labels
     for x, (src, dst) in enumerate([(ia, ib), (ib, ia)]):
         if not (np.isfinite(given[x][src]).all() and np.isfinite(truth[1 - x][dst]).all()):
